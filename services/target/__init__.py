@@ -1,0 +1,1 @@
+"""The lab's target: one FastAPI app with every concurrency style the seeds compare."""

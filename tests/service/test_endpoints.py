@@ -1,0 +1,88 @@
+"""Answers, validation and introspection of the target service."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+from target import runtime
+from target.work import expected_burn
+
+IO = ["async", "sync", "threadpool", "executor-default", "executor-custom", "blocking-in-async"]
+CPU = ["sync", "async", "process"]
+
+
+@pytest.fixture(scope="module")
+def server(serve):
+    return serve(
+        thread_limit=7,
+        executor_workers=5,
+        process_workers=2,
+        work_seconds=0.01,
+        cpu_iterations=1000,
+    )
+
+
+@pytest.mark.parametrize("style", IO)
+def test_io_endpoints_answer_with_their_name(server, style):
+    """Every /io endpoint sleeps the requested time and names itself in the answer."""
+    status, body = server.get(f"/io/{style}?seconds=0.02")
+    assert status == 200
+    assert body["endpoint"] == f"io/{style}" and body["seconds"] == 0.02
+
+
+@pytest.mark.parametrize("style", CPU)
+def test_cpu_endpoints_compute_the_right_answer(server, style):
+    """Every /cpu endpoint returns the closed-form result of its loop and the CPU time it took."""
+    status, body = server.get(f"/cpu/{style}?iterations=54321")
+    assert status == 200
+    assert body["result"] == expected_burn(54321)
+    assert body["cpu_seconds"] > 0
+
+
+def test_defaults_come_from_settings(server):
+    """Without query parameters the endpoints use WORK_SECONDS and CPU_ITERATIONS."""
+    assert server.get("/io/async")[1]["seconds"] == 0.01
+    assert server.get("/cpu/sync")[1]["iterations"] == 1000
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/io/sync?seconds=-1",
+        "/io/async?seconds=abc",
+        "/io/threadpool?seconds=1e9",
+        "/cpu/sync?iterations=0",
+        "/cpu/process?iterations=x",
+        "/background/sync?seconds=-0.5",
+    ],
+)
+def test_bad_query_parameters_get_422(server, query):
+    """A bad query parameter is rejected with 422 at once, never slept on."""
+    assert server.get(query, timeout=5)[0] == 422
+
+
+def test_runtime_reports_the_configured_values(server):
+    """/runtime reports the limiter, executors, server and machine the process really has."""
+    info = server.runtime()
+    assert info["server"] == "uvicorn" and info["workers"] == 1
+    assert info["thread_limiter_tokens"] == 7
+    assert info["custom_executor_workers"] == 5
+    assert info["process_workers"] == 2
+    assert info["default_executor_workers"] == min(32, os.cpu_count() + 4)
+    assert info["cpu_count"] == os.cpu_count()
+    assert info["affinity"] == len(os.sched_getaffinity(0))
+    assert info["cpu_quota"] == runtime.cpu_quota()
+    assert info["python"] == sys.version.split()[0]
+    assert info["pid"] != os.getpid() and info["active_threads"] >= 1
+    for package in ("fastapi", "starlette", "anyio", "uvicorn", "gunicorn"):
+        assert info["versions"][package]
+
+
+def test_gunicorn_workers_are_reported(serve):
+    """SERVER=gunicorn WORKERS=2 runs gunicorn with uvicorn workers and /runtime says so."""
+    server = serve(server="gunicorn", workers=2)
+    info = server.runtime()
+    assert info["server"] == "gunicorn" and info["workers"] == 2
+    assert server.get("/io/sync?seconds=0.01")[0] == 200

@@ -1,0 +1,108 @@
+"""Settings parsing, cgroup reading and start-up failures (pure logic plus a real launch)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from target.runtime import cpu_quota
+from target.serve import command
+from target.settings import Settings, SettingsError
+
+from .conftest import service_env
+
+
+def test_settings_default_to_library_defaults():
+    """An empty environment gives the documented defaults, with the limiter left to anyio."""
+    s = Settings.from_env({})
+    assert s.thread_limit is None and s.limit_concurrency is None
+    assert s.work_seconds == 1.0 and s.server == "uvicorn" and s.workers == 1
+
+
+def test_settings_read_every_variable():
+    """Each variable is read into its typed field; empty strings count as unset."""
+    s = Settings.from_env(
+        {
+            "THREAD_LIMIT": "100",
+            "WORK_SECONDS": "0.2",
+            "EXECUTOR_WORKERS": "8",
+            "PROCESS_WORKERS": "3",
+            "CPU_ITERATIONS": "5",
+            "LIMIT_CONCURRENCY": "",
+        }
+    )
+    assert (s.thread_limit, s.work_seconds, s.executor_workers) == (100, 0.2, 8)
+    assert (s.process_workers, s.cpu_iterations, s.limit_concurrency) == (3, 5, None)
+
+
+def test_settings_round_trip_through_the_environment():
+    """to_env() reproduces the same settings, which is how worker processes inherit them."""
+    s = Settings.from_env({"THREAD_LIMIT": "9", "SERVER": "gunicorn", "WORKERS": "2"})
+    assert Settings.from_env(s.to_env()) == s
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("THREAD_LIMIT", "0"),
+        ("THREAD_LIMIT", "abc"),
+        ("WORK_SECONDS", "-1"),
+        ("WORK_SECONDS", "nan"),
+        ("EXECUTOR_WORKERS", "2.5"),
+        ("PROCESS_WORKERS", "-3"),
+        ("CPU_ITERATIONS", "0"),
+        ("SERVER", "hypercorn"),
+        ("WORKERS", "zero"),
+    ],
+)
+def test_bad_values_name_their_variable(name, value):
+    """A bad value raises SettingsError whose message names the variable and the value."""
+    with pytest.raises(SettingsError) as err:
+        Settings.from_env({name: value})
+    assert name in str(err.value) and repr(value) in str(err.value)
+
+
+def test_limit_concurrency_is_refused_with_gunicorn():
+    """LIMIT_CONCURRENCY with gunicorn is refused instead of silently ignored."""
+    with pytest.raises(SettingsError, match="LIMIT_CONCURRENCY"):
+        command(Settings.from_env({"SERVER": "gunicorn", "LIMIT_CONCURRENCY": "5"}))
+
+
+@pytest.mark.parametrize(
+    "argv", [["-m", "target.serve"], ["-m", "uvicorn", "target.main:app", "--port", "0"]]
+)
+def test_bad_environment_fails_start_up_with_one_line(argv):
+    """Both the launcher and plain uvicorn stop at start-up with one line naming the variable."""
+    env = service_env(thread_limit="-4")
+    done = subprocess.run(
+        [sys.executable, *argv], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines()[-1] == "error: THREAD_LIMIT must be > 0, got '-4'"
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def _cgroup(tmp_path, files: dict[str, str]):
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"cpu.max": "50000 100000\n"}, 0.5),
+        ({"cpu.max": "max 100000\n"}, None),
+        ({"cpu/cpu.cfs_quota_us": "150000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 1.5),
+        (
+            {"cpu,cpuacct/cpu.cfs_quota_us": "-1\n", "cpu,cpuacct/cpu.cfs_period_us": "100000\n"},
+            None,
+        ),
+        ({}, None),
+    ],
+)
+def test_cpu_quota_reads_cgroup_v1_and_v2(tmp_path, files, expected):
+    """The effective CPU quota is read from cgroup v2 cpu.max or v1 cfs files; unlimited is None."""
+    assert cpu_quota(_cgroup(tmp_path, files)) == expected
