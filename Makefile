@@ -1,0 +1,86 @@
+# fastapi-concurrency-lab. `make help` lists the targets.
+# Variables given on the command line (make up CPUS=0.5) reach Compose and the driver as
+# environment variables; their defaults live in compose.yaml and in loadlab, not here.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+BUILD := build
+WHEELHOUSE := $(BUILD)/wheelhouse
+COMPOSE_BIN = $(shell $(PY) -c 'import compose, pathlib; print(pathlib.Path(compose.__file__).parent / "docker-compose")')
+VARIANTS_ALL := uvicorn uvicorn-limiter uvicorn-workers gunicorn uvicorn-limit-concurrency
+VARIANT ?= uvicorn
+export COMPOSE_BAKE := false
+export LAB_UID := $(shell id -u)
+export LAB_GID := $(shell id -g)
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+# --- Python environment -------------------------------------------------------------------
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --quiet
+	touch $@
+
+.PHONY: venv
+venv: $(VENV)/.synced ## create .venv from uv.lock (driver, service and dev tools)
+
+.PHONY: lock
+lock: | $(UV) ## re-resolve uv.lock after editing pyproject.toml
+	$(UV) lock
+
+.PHONY: lint
+lint: venv ## ruff check and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+.PHONY: serve
+serve: venv ## run the target on 127.0.0.1:8000 with uvicorn (make serve THREAD_LIMIT=4)
+	PYTHONPATH=services $(VENV)/bin/uvicorn target.main:app --host 127.0.0.1 --port $${PORT:-8000}
+
+# --- Engine and images --------------------------------------------------------------------
+.PHONY: engine
+engine: venv ## make a Docker engine and Compose v2 reachable (installs them on Debian as root)
+	@COMPOSE_BIN="$(COMPOSE_BIN)" scripts/engine.sh
+
+$(WHEELHOUSE)/.done: uv.lock scripts/wheelhouse.sh | $(UV)
+	UV=$(UV) scripts/wheelhouse.sh $(WHEELHOUSE) service locust
+	touch $@
+
+.PHONY: wheelhouse
+wheelhouse: $(WHEELHOUSE)/.done ## download the images' wheels on the host, from uv.lock
+
+.PHONY: images
+images: engine wheelhouse ## build the target and Locust images (offline; local base if no registry)
+	@mkdir -p $(BUILD)
+	@base=$$(BUILD_DIR=$(BUILD) scripts/base-image.sh); echo "images: base $$base"; \
+	  BASE_IMAGE=$$base docker compose --profile '*' build --quiet uvicorn locust-master
+	@docker image ls --format '{{.Repository}}:{{.Tag}} {{.ID}} {{.Size}}' 'loadlab/*'
+
+# --- Running the lab ----------------------------------------------------------------------
+.PHONY: up
+up: images ## start one variant, healthy: make up VARIANT=gunicorn CPUS=0.5 [CPUSET=0]
+	@eval "$$($(PY) -m loadlab cpus --cpus $${CPUS:-1} --cpuset "$${CPUSET:-}")"; \
+	  docker compose --profile $(VARIANT) up --detach --wait --no-build $(VARIANT)
+	@docker compose --profile $(VARIANT) ps --format '{{.Service}} {{.Status}} {{.Ports}}'
+
+.PHONY: down
+down: ## stop and remove every container and network of the lab
+	@docker compose --profile '*' down --remove-orphans --volumes --timeout 10
+
+# --- Tests --------------------------------------------------------------------------------
+.PHONY: test
+test: lint engine images ## the test suite: lint, service physics, driver logic, real containers
+	$(PY) -m pytest $(PYTEST_ARGS)

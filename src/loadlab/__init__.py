@@ -1,0 +1,1 @@
+"""loadlab: drives sweeps of the FastAPI concurrency lab, collects results, renders reports."""

@@ -1,0 +1,203 @@
+"""The Compose stack as the driver sees it: bring a variant up, run Locust, tear it all down.
+
+Every call goes through the real `docker compose` CLI against compose.yaml; nothing here
+talks to the Docker API directly, so what the driver does is what a user could type.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import EngineError
+
+ROOT = Path(__file__).resolve().parents[2]
+VARIANTS = (
+    "uvicorn",
+    "uvicorn-limiter",
+    "uvicorn-workers",
+    "gunicorn",
+    "uvicorn-limit-concurrency",
+)
+LOCUST = ("locust-master", "locust-worker")
+# Compose interpolates these from the environment; the driver owns them while it runs.
+_OWNED = {
+    "CPUS",
+    "CPUSET",
+    "LOCUST_CPUSET",
+    "TARGET",
+    "USERS",
+    "RUN_TIME",
+    "WARMUP",
+    "LOCUST_CLASS",
+    "LOCUST_OUT",
+    "LOCUST_WORKERS",
+    "SPAWN_RATE",
+}
+
+
+@dataclass(frozen=True)
+class LocustRun:
+    """One headless Locust run against a target service."""
+
+    target: str
+    locust_class: str
+    users: int
+    run_time: float
+    warmup: float
+    out: Path
+    workers: int
+    cpuset: str
+
+
+@dataclass(frozen=True)
+class Stack:
+    """One Compose project of the lab; ``env`` is what compose.yaml interpolates."""
+
+    project: str = "loadlab"
+    env: Mapping[str, str] = field(default_factory=dict)
+    root: Path = ROOT
+
+    def _environ(self, extra: Mapping[str, str]) -> dict[str, str]:
+        base = {k: v for k, v in os.environ.items() if k not in _OWNED}
+        return {**base, "COMPOSE_BAKE": "false", **self.env, **extra}
+
+    def compose(
+        self, *args: str, env: Mapping[str, str] = {}, timeout: float = 300, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        argv = [
+            "docker",
+            "compose",
+            "--project-name",
+            self.project,
+            "--project-directory",
+            str(self.root),
+            "--file",
+            str(self.root / "compose.yaml"),
+            "--profile",
+            "*",
+            *args,
+        ]
+        try:
+            done = subprocess.run(
+                argv,
+                env=self._environ(env),
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired:
+            raise EngineError(
+                f"`docker compose {' '.join(args)}` took over {timeout:g} s"
+            ) from None
+        except FileNotFoundError:
+            raise EngineError("docker is not installed; run `make engine`") from None
+        if check and done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            raise EngineError(f"`docker compose {' '.join(args[:2])}` failed: {last}")
+        return done
+
+    def up(self, variant: str, settings: Mapping[str, str], timeout: float = 120) -> None:
+        """Start ``variant`` fresh with ``settings`` and wait until its healthcheck passes."""
+        self.compose(
+            "up",
+            "--detach",
+            "--wait",
+            "--no-build",
+            "--force-recreate",
+            "--wait-timeout",
+            str(int(timeout)),
+            variant,
+            env=settings,
+            timeout=timeout + 30,
+        )
+
+    def stop(self, *services: str) -> None:
+        self.compose("rm", "--stop", "--force", "--volumes", *services, timeout=120)
+
+    def down(self) -> None:
+        """Remove every container and network of this project, whatever state it is in."""
+        self.compose("down", "--remove-orphans", "--volumes", "--timeout", "10", timeout=180)
+
+    def url(self, variant: str) -> str:
+        """Where the host reaches ``variant`` (its port is published on 127.0.0.1)."""
+        out = self.compose("port", variant, "8000", timeout=30).stdout.strip()
+        if not out:
+            raise EngineError(f"{variant} publishes no port; is it running?")
+        return "http://" + out.splitlines()[0]
+
+    def runtime(self, variant: str) -> dict:
+        """The /runtime document of ``variant``, as read inside its container."""
+        return get_json(self.url(variant) + "/runtime")
+
+    def run_locust(self, run: LocustRun, timeout: float) -> int:
+        """Run Locust's master and workers to completion; return the master's exit status."""
+        run.out.mkdir(parents=True, exist_ok=True)
+        env = {
+            "TARGET": run.target,
+            "LOCUST_CLASS": run.locust_class,
+            "USERS": str(run.users),
+            "SPAWN_RATE": str(run.users),
+            "RUN_TIME": f"{run.run_time:g}s",
+            "WARMUP": f"{run.warmup:g}",
+            "LOCUST_OUT": str(run.out.resolve()),
+            "LOCUST_WORKERS": str(run.workers),
+            "LOCUST_CPUSET": run.cpuset,
+        }
+        try:
+            self.compose("up", "--detach", "--no-build", "--force-recreate", *LOCUST, env=env)
+            waited = self.compose("wait", "locust-master", env=env, timeout=timeout, check=False)
+            logs = self.compose("logs", "--no-color", *LOCUST, env=env, check=False)
+            (run.out / "locust.log").write_text(logs.stdout + logs.stderr)
+            return _exit_status(waited)
+        finally:
+            self.stop(*LOCUST)
+
+    def ids(self, *services: str) -> list[str]:
+        return self.compose("ps", "--all", "--quietly", *services).stdout.split()
+
+
+def _exit_status(waited: subprocess.CompletedProcess[str]) -> int:
+    # `compose wait` exits with the container's status; say so when it could not wait at all.
+    if waited.returncode != 0 and "exited with status" not in waited.stdout + waited.stderr:
+        last = (waited.stderr.strip().splitlines() or ["no output"])[-1]
+        raise EngineError(f"waiting for locust-master failed: {last}")
+    return waited.returncode
+
+
+def get_json(url: str, timeout: float = 10) -> dict:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return json.load(response)
+    except (OSError, ValueError) as exc:
+        raise EngineError(f"GET {url} failed: {exc}") from None
+
+
+def wait_json(url: str, timeout: float = 30) -> dict:
+    """GET ``url`` until it answers; a freshly healthy container may still be binding."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return get_json(url, timeout=5)
+        except EngineError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+@contextlib.contextmanager
+def session(stack: Stack) -> Iterator[Stack]:
+    """Use the stack and always leave nothing behind, even on error or Ctrl-C."""
+    try:
+        yield stack
+    finally:
+        stack.down()

@@ -1,0 +1,41 @@
+"""A Compose project of its own for the tests, so a user's running lab is never touched."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from loadlab.stack import VARIANTS, Stack
+
+PROJECT = "loadlab-test"
+# Port 0: Docker picks a free loopback port; the tests ask Compose which one.
+RANDOM_PORTS = {f"{v.upper().replace('-', '_')}_PORT": "0" for v in VARIANTS}
+
+
+def leftovers(project: str = PROJECT) -> list[str]:
+    """Containers and networks of ``project`` that still exist."""
+    label = f"label=com.docker.compose.project={project}"
+    found = []
+    for kind, name in ((["ps", "-a"], "{{.Names}}"), (["network", "ls"], "{{.Name}}")):
+        out = subprocess.run(
+            ["docker", *kind, "--filter", label, "--format", name],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        found += out.split()
+    return found
+
+
+@pytest.fixture(scope="session")
+def stack():
+    """The test project, emptied before and after; the images must exist (make images)."""
+    for image in ("loadlab/target:latest", "loadlab/locust:latest"):
+        if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode:
+            pytest.fail(f"image {image} is missing: run `make images` (make test does)")
+    s = Stack(project=PROJECT, env=RANDOM_PORTS)
+    s.down()
+    yield s
+    s.down()
+    assert leftovers() == []
