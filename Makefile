@@ -80,6 +80,26 @@ up: images ## start one variant, healthy: make up VARIANT=gunicorn CPUS=0.5 [CPU
 down: ## stop and remove every container and network of the lab
 	@docker compose --profile '*' down --remove-orphans --volumes --timeout 10
 
+# --- Sweeps and reports ------------------------------------------------------------------
+# Make variables given on the command line or in the environment become CLI options:
+# make sweep USERS=10,40 CPUS=1 -> loadlab sweep --users=10,40 --cpus=1
+SWEEP_VARS := PROFILE VARIANTS ENDPOINTS CPUS USERS DURATION WARMUP REPEATS WORK_SECONDS \
+  CPU_ITERATIONS THREAD_LIMIT EXECUTOR_WORKERS WORKERS LIMIT_CONCURRENCY LOCUST_WORKERS OUT \
+  RESUME RUN_ID
+lower = $(shell echo '$(1)' | tr 'A-Z_' 'a-z-')
+given = $(filter command line environment,$(origin $(1)))
+sweep_args = $(foreach v,$(SWEEP_VARS),$(if $(call given,$(v)),--$(call lower,$(v))='$($(v))'))
+
+.PHONY: sweep
+sweep: venv ## the main job: sweep variants x endpoints x CPU limits x users, write reports/<run-id>
+	@$(PY) -m loadlab sweep --dry-run $(sweep_args)  # bad input fails here, before any set-up
+	@$(MAKE) images
+	$(PY) -m loadlab sweep $(sweep_args)
+
+.PHONY: report
+report: venv ## re-render summary.csv and index.html of a run: make report RUN=reports/<run-id>
+	$(PY) -m loadlab report $${RUN:-reports/latest}
+
 # --- Tests --------------------------------------------------------------------------------
 .PHONY: test
 test: lint engine images ## the test suite: lint, service physics, driver logic, real containers

@@ -19,6 +19,7 @@ from typing import Annotated
 from anyio import to_thread
 from fastapi import BackgroundTasks, FastAPI, Query, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import runtime
 from .settings import Settings, SettingsError
@@ -49,6 +50,27 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         app.state.executor.shutdown(wait=False, cancel_futures=True)
         app.state.processes.shutdown(wait=False, cancel_futures=True)
+
+
+class InFlight:
+    """Counts requests still being served, including ones whose client already gave up.
+
+    A load test that stops mid-queue leaves abandoned work behind (uvicorn does not cancel a
+    handler when its client disconnects); the lab waits for this to reach zero between points.
+    """
+
+    def __init__(self, app: ASGIApp, counter: list[int]) -> None:
+        self.app = app
+        self.counter = counter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        self.counter[0] += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.counter[0] -= 1
 
 
 def _settings(request: Request) -> Settings:
@@ -163,12 +185,15 @@ def _add_meta_routes(app: FastAPI) -> None:
             settings,
             custom_executor_workers=request.app.state.executor._max_workers,
             process_workers=settings.process_workers,
+            in_flight=request.app.state.in_flight[0] - 1,  # not counting this request
         )
 
 
 def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="fastapi-concurrency-lab target", lifespan=lifespan)
     app.state.settings = settings
+    app.state.in_flight = [0]  # one cell shared with the middleware; the loop is one thread
+    app.add_middleware(InFlight, counter=app.state.in_flight)
     _add_io_routes(app)
     _add_cpu_routes(app)
     _add_background_routes(app)

@@ -78,7 +78,9 @@ def event_loop_name() -> str:
     return f"{type(loop).__module__}.{type(loop).__qualname__}"
 
 
-def snapshot(settings: Settings, *, custom_executor_workers: int, process_workers: int) -> dict:
+def snapshot(
+    settings: Settings, *, custom_executor_workers: int, process_workers: int, in_flight: int
+) -> dict:
     """The /runtime document; must be called on the event loop (the limiter is per loop)."""
     limiter = to_thread.current_default_thread_limiter()
     return {
@@ -99,6 +101,7 @@ def snapshot(settings: Settings, *, custom_executor_workers: int, process_worker
         "custom_executor_workers": custom_executor_workers,
         "process_workers": process_workers,
         "active_threads": threading.active_count(),
+        "requests_in_flight": in_flight,
         "work_seconds": settings.work_seconds,
         "cpu_iterations": settings.cpu_iterations,
     }

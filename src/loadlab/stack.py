@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
+import signal
 import subprocess
 import time
 import urllib.error
@@ -147,7 +149,7 @@ class Stack:
             "LOCUST_CLASS": run.locust_class,
             "USERS": str(run.users),
             "SPAWN_RATE": str(run.users),
-            "RUN_TIME": f"{run.run_time:g}s",
+            "RUN_TIME": f"{math.ceil(run.run_time)}s",
             "WARMUP": f"{run.warmup:g}",
             "LOCUST_OUT": str(run.out.resolve()),
             "LOCUST_WORKERS": str(run.workers),
@@ -200,4 +202,9 @@ def session(stack: Stack) -> Iterator[Stack]:
     try:
         yield stack
     finally:
-        stack.down()
+        # A second Ctrl-C must not abort the clean-up that the first one started.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            stack.down()
+        finally:
+            signal.signal(signal.SIGINT, previous)

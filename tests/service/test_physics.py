@@ -6,6 +6,10 @@ ceil(N / P) rounds. Upper bounds are generous; they only catch "this did not que
 
 from __future__ import annotations
 
+import contextlib
+import time
+import urllib.request
+
 import pytest
 
 ROUND = 0.2
@@ -74,8 +78,6 @@ def test_library_default_limiter_is_the_blog_knee(serve):
 
 def test_sync_background_tasks_hold_limiter_tokens(serve):
     """A def background task answers at once but holds a limiter token while it sleeps."""
-    import time
-
     server = serve(**LIMITED)
     start = time.monotonic()
     for _ in range(2):
@@ -98,3 +100,15 @@ def test_limit_concurrency_rejects_the_excess_with_503(serve):
     """uvicorn --limit-concurrency 2 answers some of 8 concurrent requests with 503."""
     _, statuses = serve(limit_concurrency=2, work_seconds=ROUND).burst("/io/async", 8)
     assert 503 in statuses and 200 in statuses
+
+
+def test_abandoned_requests_stay_in_flight_until_served(serve):
+    """Requests whose client gave up still count in /runtime until the server has served them."""
+    server = serve(**LIMITED)
+    for _ in range(6):
+        # The client gives up at once; the server keeps the work.
+        with contextlib.suppress(OSError):
+            urllib.request.urlopen(server.url + "/io/sync?seconds=0.5", timeout=0.05)
+    assert server.runtime()["requests_in_flight"] >= 4
+    time.sleep(1.3)  # 6 sleeps of 0.5 s through 4 threads: 2 rounds
+    assert server.runtime()["requests_in_flight"] == 0

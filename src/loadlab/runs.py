@@ -1,0 +1,94 @@
+"""A sweep from start to report: validate, check the engine, measure, always render.
+
+Order matters: the configuration is validated and the engine checked before a run
+directory exists or a container starts; after that, whatever happens (a failed point, an
+exception, Ctrl-C) the run is saved, the report rendered for what finished, and
+reports/latest pointed at it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+
+from . import metadata, report
+from .config import Plan, SweepConfig, new_run_id, resolve, with_resume_defaults
+from .errors import ConfigError, EngineError
+from .matrix import points
+from .progress import Progress
+from .results import Run, link_latest
+from .stack import Stack
+from .sweep import Sweep, seconds_per_point
+
+
+@dataclass(frozen=True)
+class Outcome:
+    run: Run
+    interrupted: bool
+
+    @property
+    def failed(self) -> int:
+        return sum(r.status == "failed" for r in self.run.points.values())
+
+
+def plan_for(config: SweepConfig) -> Plan:
+    """The validated plan; for RESUME, the plan the run was started with."""
+    if config.resume is None:
+        return resolve(config)
+    if not (config.resume / "run.json").is_file():
+        raise ConfigError(f"RESUME: {config.resume} is not a run directory (no run.json)")
+    stored = Run.load(config.resume)
+    return resolve(with_resume_defaults(stored.config, config.resume))
+
+
+def describe(plan: Plan) -> str:
+    """One line: what the plan measures and roughly how long it takes."""
+    n = len(points(plan))
+    minutes = n * seconds_per_point(plan) / 60
+    what = "resuming " + str(plan.config.resume) if plan.config.resume else plan.config.profile
+    return (
+        f"plan ({what}): {n} points = {len(plan.series)} series x {len(plan.cpus)} CPU limits"
+        f" x {len(plan.users)} user counts x {plan.repeats} repeats, about {minutes:.0f} min"
+    )
+
+
+def preflight(stack: Stack) -> None:
+    """Fail before anything starts when the engine or the images are missing."""
+    try:
+        subprocess.run(["docker", "info"], capture_output=True, check=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        raise EngineError("no Docker engine reachable: run `make engine`") from None
+    for image in metadata.IMAGES.values():
+        found = subprocess.run(["docker", "image", "inspect", image], capture_output=True)
+        if found.returncode != 0:
+            raise EngineError(f"image {image} is missing: run `make images`")
+
+
+def open_run(plan: Plan) -> Run:
+    config = plan.config
+    if config.resume is not None:
+        return Run.load(config.resume)
+    return Run.create(config.out / new_run_id(config), config.to_json(), points(plan))
+
+
+def execute(plan: Plan, stack: Stack) -> Outcome:
+    """Measure what is left of the run; the caller has already run preflight()."""
+    run = open_run(plan)
+    run.metadata.update(metadata.collect())
+    run.metadata.setdefault("started_at", metadata.now())
+    run.metadata.pop("finished_at", None)
+    todo = sum(r.status != "ok" for r in run.points.values())
+    sweep = Sweep(plan, run, stack, Progress(todo, seconds_per_point(plan)))
+    interrupted = False
+    try:
+        sweep.execute()
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        sweep.progress.close()
+        run.metadata["finished_at"] = metadata.now()
+        run.metadata["interrupted"] = interrupted
+        run.save()
+        report.render(run)
+        link_latest(run)
+    return Outcome(run, interrupted)
