@@ -171,6 +171,20 @@ class Plan:
     repeats: int
     work_seconds: float
 
+    def to_json(self) -> dict:
+        """The settings as given, plus what the profile filled in (key "resolved")."""
+        resolved = {
+            "series": [list(s) for s in self.series],
+            "cpus": list(self.cpus),
+            "users": list(self.users),
+            "duration": self.duration,
+            "warmup": self.warmup,
+            "repeats": self.repeats,
+            "work_seconds": self.work_seconds,
+            "target_env": self.target_env(),
+        }
+        return {**self.config.to_json(), "resolved": resolved}
+
     def target_env(self) -> dict[str, str]:
         """The variant settings Compose interpolates (unset ones keep compose.yaml's defaults)."""
         c = self.config

@@ -68,7 +68,7 @@ def open_run(plan: Plan) -> Run:
     config = plan.config
     if config.resume is not None:
         return Run.load(config.resume)
-    return Run.create(config.out / new_run_id(config), config.to_json(), points(plan))
+    return Run.create(config.out / new_run_id(config), plan.to_json(), points(plan))
 
 
 def execute(plan: Plan, stack: Stack) -> Outcome:

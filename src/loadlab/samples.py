@@ -68,14 +68,14 @@ def first_start(samples: list[Sample]) -> float:
 
 
 def window(samples: list[Sample], warmup: float, duration: float) -> WindowStats:
-    """Statistics of the requests that completed in [start + warmup, start + warmup + duration]."""
+    """Statistics of the requests that completed in [start + warmup, start + warmup + duration)."""
     if not samples:
         raise PointError("Locust recorded no request at all")
     start = first_start(samples) + warmup
     end = start + duration
     if samples[-1].end_time < end - 0.5:
         raise PointError(f"samples stop {end - samples[-1].end_time:.1f} s before the window ends")
-    inside = [s for s in samples if start <= s.end_time <= end]
+    inside = [s for s in samples if start <= s.end_time < end]
     ok = sorted(s.response_ms for s in inside if not s.error)
     errors = Counter(s.error for s in inside if s.error)
 

@@ -1,0 +1,314 @@
+"""index.html for a run directory: charts per CPU limit, every point in a table, the metadata.
+
+Rendered from run.json alone (``Run.load``), so a report can be re-rendered at any time,
+including for an interrupted run: failed and pending points are listed in the table but kept
+out of the charts, where a missing point is honest and a zero would be a lie. The page is one
+self-contained file (inline CSS and SVG, no scripts) so it can be attached, archived, opened
+offline.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from html import escape
+from pathlib import Path
+from statistics import fmean
+from urllib.parse import quote
+
+from . import charts
+from .charts import Line
+from .results import STATUSES, SUMMARY_COLUMNS, PointResult, Run
+
+Series = tuple[str, str]  # (variant, endpoint)
+
+# Tableau 10: distinct, and still distinguishable for the common colour-vision deficiencies.
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+           "#7f7f7f", "#bcbd22", "#17becf")  # fmt: skip
+
+# (title, key in stats, key in prediction, y label). The model predicts a mean only; on the
+# percentile charts it is a reference line, not a prediction of that percentile.
+CHARTS = (
+    ("Throughput", "rps", "rps", "requests/s"),
+    ("Mean latency", "mean_ms", "mean_ms", "ms"),
+    ("p50 latency", "p50_ms", "mean_ms", "ms"),
+    ("p95 latency", "p95_ms", "mean_ms", "ms"),
+    ("p99 latency", "p99_ms", "mean_ms", "ms"),
+)
+
+HOW_TO_READ = """\
+Each panel is one CPU limit (the container's CPU quota). Solid lines with dots are measured:
+the mean of the repeats at each user count; hover a dot for its value. Dashed lines in the same
+colour are the closed-loop queueing model: U users with no think time, served by a pool of P
+threads (read from /runtime in the container) whose work takes S seconds, complete
+<b>throughput = min(U, P) / S</b> requests a second, and by Little's law each request spends
+<b>mean latency = U / throughput</b>. Where a measured line leaves its dashed line, something
+other than the pool is the bottleneck (CPU, the event loop, load shedding). The model covers the
+/io endpoints only, so cpu and background series have no dashed line; on the percentile charts
+the dashed line is the model's <i>mean</i>, for reference. Failed and pending points are in the
+table below but not in the charts."""
+
+
+def render(run: Run) -> Path:
+    """Write summary.csv and index.html into the run directory; return index.html's path."""
+    run.write_summary()
+    path = run.directory / "index.html"
+    path.write_text(page(run), encoding="utf-8")
+    return path
+
+
+def page(run: Run) -> str:
+    colours = series_colours(run)
+    limits = sorted({r.point.cpus for r in run.points.values()})
+    panels = [_panel(run, cpus, colours) for cpus in limits]
+    body = "\n".join(
+        [_header(run), f"<p class='how'>{HOW_TO_READ}</p>", *panels, _table(run), _environment(run)]
+    )
+    return (
+        "<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>\n"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>\n"
+        f"<title>loadlab {escape(run.run_id)}</title>\n"
+        f"<style>{STYLE}{charts.STYLE}</style></head>\n<body>\n{body}\n</body></html>\n"
+    )
+
+
+def series_colours(run: Run) -> dict[Series, str]:
+    """One colour per series, in matrix order, the same in every chart of the page."""
+    found = dict.fromkeys(_series(r) for r in run.points.values())
+    return {s: _colour(i) for i, s in enumerate(found)}
+
+
+def _colour(index: int) -> str:
+    if index < len(PALETTE):
+        return PALETTE[index]
+    # Beyond the palette, golden-angle hues keep neighbouring series apart.
+    return f"hsl({index * 137.508 % 360:.0f}, 60%, 42%)"
+
+
+def _header(run: Run) -> str:
+    counts = Counter(r.status for r in run.points.values())
+    chips = " ".join(f"<span class='chip {s}'>{counts[s]} {s}</span>" for s in STATUSES)
+    started, finished = _span(run)
+    facts = [("profile", run.config.get("profile")), ("started", started),
+             ("finished", finished), ("points", len(run.points))]  # fmt: skip
+    line = " · ".join(f"{k} <b>{escape(_plain(v))}</b>" for k, v in facts)
+    note = ""
+    if counts["pending"]:
+        note = (
+            "<p class='warn'>Some points are still pending: the run was interrupted or is "
+            "in progress. Resume it to fill them in.</p>"
+        )
+    return (
+        f"<header><h1>Run <code>{escape(run.run_id)}</code></h1>\n<p>{line}</p>\n"
+        f"<p>{chips}</p>{note}</header>"
+    )
+
+
+def _span(run: Run) -> tuple[str | None, str | None]:
+    """Start and end from the metadata, else from the points (an interrupted run has no end)."""
+    starts = [r.started_at for r in run.points.values() if r.started_at]
+    ends = [r.finished_at for r in run.points.values() if r.finished_at]
+    started = run.metadata.get("started_at") or min(starts, default=None)
+    finished = run.metadata.get("finished_at")
+    if not finished and not any(r.status == "pending" for r in run.points.values()):
+        finished = max(ends, default=None)
+    return started, finished
+
+
+def _panel(run: Run, cpus: float, colours: dict[Series, str]) -> str:
+    results = [r for r in run.points.values() if r.point.cpus == cpus]
+    series = list(dict.fromkeys(_series(r) for r in results))
+    ok = [r for r in results if r.status == "ok"]
+    figures = "\n".join(_chart(ok, series, colours, spec) for spec in CHARTS)
+    left_out = Counter(r.status for r in results if r.status != "ok")
+    note = ", ".join(f"{n} {status}" for status, n in left_out.items())
+    note = f"<p class='warn'>Not in these charts: {note} (see the table).</p>" if note else ""
+    return (
+        f"<section class='panel'><h2>CPU limit {cpus:g}</h2>\n"
+        f"{_legend(series, colours)}{note}\n<div class='charts'>{figures}</div></section>"
+    )
+
+
+def _chart(ok: list[PointResult], series: list[Series], colours: dict[Series, str],
+           spec: tuple[str, str, str, str]) -> str:  # fmt: skip
+    title, measured, predicted, unit = spec
+    lines = []
+    for s in series:
+        mine = [r for r in ok if _series(r) == s]
+        lines.append(Line(_label(s), _averaged(mine, "stats", measured), colours[s]))
+        lines.append(Line(_label(s), _averaged(mine, "prediction", predicted), colours[s], True))
+    return charts.line_chart(lines, title=title, x_label="users", y_label=unit)
+
+
+def _averaged(results: list[PointResult], source: str, key: str) -> list[tuple[float, float]]:
+    """(users, value) with repeats averaged; points without the value are left out."""
+    by_users: dict[int, list[float]] = defaultdict(list)
+    for r in results:
+        value = (getattr(r, source) or {}).get(key)
+        if value is not None:
+            by_users[r.point.users].append(value)
+    return [(users, fmean(values)) for users, values in sorted(by_users.items())]
+
+
+def _legend(series: list[Series], colours: dict[Series, str]) -> str:
+    items = [
+        f"<li><span class='swatch' style='border-color:{colours[s]}'></span>"
+        f"{escape(_label(s))}</li>"
+        for s in series
+    ]
+    items.append("<li><span class='swatch dashed'></span>model prediction</li>")
+    return f"<ul class='legend'>{''.join(items)}</ul>"
+
+
+def _table(run: Run) -> str:
+    # <wbr>: long names may break after an underscore, keeping the table within the window.
+    head = "".join(f"<th>{_breakable(c, '_')}</th>" for c in SUMMARY_COLUMNS)
+    rows = "\n".join(_row(run, r) for r in run.points.values())
+    return (
+        f"<section><h2>Points</h2><div class='scroll'><table class='points'>\n"
+        f"<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}\n</tbody>"
+        "</table></div></section>"
+    )
+
+
+def _row(run: Run, result: PointResult) -> str:
+    row = result.summary_row()
+    cells = "".join(_cell(run, result, column, row[column]) for column in SUMMARY_COLUMNS)
+    out = f"<tr class='{escape(result.status)}'>{cells}</tr>"
+    if result.error:
+        span = len(SUMMARY_COLUMNS)
+        out += (
+            f"\n<tr class='error'><td colspan='{span}'>{escape(result.point.id)}: "
+            f"{escape(result.error)}</td></tr>"
+        )
+    return out
+
+
+def _cell(run: Run, result: PointResult, column: str, value: object) -> str:
+    if column == "point_id":
+        return f"<td class='point_id'>{_point_id(run, result)}</td>"
+    text = escape(_format(column, value))
+    classes = [column]
+    if isinstance(value, int | float) or column == "pool":
+        classes.append("num")
+    if column == "rps_error_pct" and isinstance(value, int | float) and abs(value) >= 10:
+        classes.append("off")  # more than 10 % from the model: worth a look
+    return f"<td class='{' '.join(classes)}'>{text}</td>"
+
+
+def _point_id(run: Run, result: PointResult) -> str:
+    """The id, linked to the point's Locust report when there is one, its details folded below."""
+    text = _breakable(result.point.id, "__")
+    if (run.point_dir(result.point) / "report.html").exists():
+        text = f"<a href='points/{quote(result.point.id)}/report.html'>{text}</a>"
+    return text + _details(result)  # not a column of its own: the table is wide enough
+
+
+def _format(column: str, value: object) -> str:
+    if value is None:
+        return ""
+    if column == "rps_error_pct":
+        return f"{value:+.1f} %"
+    if column in ("cpus", "pool") and isinstance(value, float):
+        return f"{value:g}"
+    if column.endswith("_ms") and isinstance(value, float) and value >= 100:
+        return f"{value:.0f}"  # a tenth of a millisecond is noise at this size; width is not
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return "∞" if value == "inf" else str(value)
+
+
+def _breakable(text: str, separator: str) -> str:
+    return escape(text).replace(separator, f"{separator}<wbr>")
+
+
+def _details(result: PointResult) -> str:
+    """The point's /runtime and placement, folded away: wanted rarely, but then in full."""
+    folded = {"/runtime": result.runtime, "placement": result.placement}
+    return "".join(f"<details><summary>{name}</summary>{_pairs(data)}</details>"
+                   for name, data in folded.items() if data)  # fmt: skip
+
+
+def _environment(run: Run) -> str:
+    return (
+        f"<section class='environment'><div><h2>Environment</h2>{_pairs(run.metadata)}</div>"
+        f"<div><h2>Configuration</h2>{_pairs(run.config)}</div></section>"
+    )
+
+
+def _pairs(data: dict) -> str:
+    rows = "".join(f"<dt>{escape(k)}</dt><dd>{escape(_plain(v))}</dd>" for k, v in flatten(data))
+    return f"<dl class='kv'>{rows}</dl>" if rows else "<p>nothing recorded</p>"
+
+
+def flatten(data: dict, prefix: str = "") -> list[tuple[str, object]]:
+    """Nested dicts (and lists of dicts) as dotted keys: {"a": {"b": 1}} -> [("a.b", 1)]."""
+    out: list[tuple[str, object]] = []
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, list) and any(isinstance(v, dict) for v in value):
+            value = {str(i): v for i, v in enumerate(value)}
+        if isinstance(value, dict) and value:
+            out += flatten(value, f"{name}.")
+        else:
+            out.append((name, value))
+    return out
+
+
+def _plain(value: object) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, list | tuple):
+        return ", ".join(_plain(v) for v in value) or "—"
+    if isinstance(value, dict):
+        return json.dumps(value) if value else "—"
+    return str(value)
+
+
+def _series(result: PointResult) -> Series:
+    return (result.point.variant, result.point.endpoint)
+
+
+def _label(series: Series) -> str:
+    return " ".join(series)
+
+
+STYLE = """
+body { font: 14px/1.45 system-ui, sans-serif; color: #222; margin: 24px auto; max-width: 1800px;
+       padding: 0 16px; }
+h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 18px 0 6px; }
+code { font-size: 0.95em; }
+.chip { display: inline-block; padding: 1px 9px; border-radius: 10px; background: #eee; }
+.chip.ok { background: #dff3e2; } .chip.failed { background: #fbdcdc; }
+.chip.pending { background: #fff1c9; }
+.warn { color: #8a5a00; margin: 4px 0; }
+.how { max-width: 62em; color: #333; background: #f6f8fa; padding: 10px 14px; border-radius: 6px; }
+.panel { border-top: 1px solid #ddd; margin-top: 18px; }
+.charts { display: flex; flex-wrap: wrap; gap: 8px 16px; }
+.legend { list-style: none; padding: 0; margin: 4px 0 8px; display: flex; flex-wrap: wrap;
+          gap: 4px 18px; font-size: 13px; }
+.swatch { display: inline-block; width: 24px; margin-right: 6px; vertical-align: middle;
+          border-top: 3px solid; }
+.swatch.dashed { border-top: 2px dashed #555; }
+.kv { display: grid; grid-template-columns: max-content 1fr; gap: 1px 14px; margin: 4px 0; }
+.kv dt { color: #555; } .kv dd { margin: 0; font-family: ui-monospace, monospace;
+                                 word-break: break-all; }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; font-size: 12px; }
+.points th, .points td { padding: 3px 5px; border-bottom: 1px solid #eee; text-align: left;
+                         white-space: nowrap; vertical-align: top; }
+.points th { white-space: normal; vertical-align: bottom; }
+.points td.point_id { white-space: normal; min-width: 12em; }
+.points .kv { display: block; font-size: 11px; }
+.points .kv dt, .points .kv dd { display: inline; } .points .kv dt::after { content: " = "; }
+.points .kv dd::after { content: ""; display: block; }
+.points .kv dd { word-break: normal; }  /* never split a number in a narrow cell */
+.points td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.points tr.failed td { background: #fdecec; } .points tr.pending td { color: #999; }
+.points td.status { font-weight: 600; } .points tr.failed td.status { color: #b00020; }
+.points tr.error td { color: #b00020; background: #fdecec; white-space: pre-wrap; }
+.points td.off { color: #b00020; font-weight: 600; }
+.environment { display: flex; flex-wrap: wrap; gap: 0 48px; border-top: 1px solid #ddd; }
+.environment > div { flex: 1 1 420px; }
+details summary { cursor: pointer; color: #1f5fa8; }
+"""

@@ -1,0 +1,48 @@
+"""The command line: bad input is one line on stderr and exit 2, before anything starts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+
+def loadlab(*args: str, cwd) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "loadlab", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["sweep", "--cpus", "0"],
+        ["sweep", "--users", "x"],
+        ["sweep", "--profile", "nope"],
+        ["sweep", "--variants", "apache"],
+        ["sweep", "--resume", "nowhere"],
+    ],
+)
+def test_bad_sweep_input_fails_fast_with_one_line(tmp_path, args):
+    """Bad sweep input exits 2 with one `error:` line and creates no run directory."""
+    done = loadlab(*args, "--out", str(tmp_path / "reports"), cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: ")
+    assert not (tmp_path / "reports").exists()
+
+
+def test_dry_run_prints_the_plan(tmp_path):
+    """--dry-run validates and prints the number of points without touching Docker."""
+    done = loadlab("sweep", "--dry-run", "--profile", "smoke", cwd=tmp_path)
+    assert done.returncode == 0 and "4 points" in done.stdout
+
+
+def test_report_of_a_missing_run_is_an_error(tmp_path):
+    """`loadlab report` on a directory without run.json says so in one line, exit 1."""
+    done = loadlab("report", str(tmp_path), cwd=tmp_path)
+    assert done.returncode == 1 and done.stderr.startswith("error: ")

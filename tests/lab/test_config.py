@@ -1,0 +1,111 @@
+"""Sweep configuration: profiles, validation before anything starts, the matrix of points."""
+
+from __future__ import annotations
+
+import pytest
+
+from loadlab.config import PROFILES, SweepConfig, resolve
+from loadlab.errors import ConfigError
+from loadlab.matrix import groups, points
+
+CORES = [0, 1]
+
+
+def plan(**raw: str):
+    return resolve(SweepConfig.from_strings(raw), cores=CORES)
+
+
+def test_default_profile_reproduces_the_seeds():
+    """The default matrix has the five I/O styles on uvicorn, the limiter fix and a CPU series."""
+    p = plan()
+    assert ("uvicorn-limiter", "io/sync") in p.series
+    assert {e for v, e in p.series if v == "uvicorn"} == {
+        "io/async",
+        "io/sync",
+        "io/threadpool",
+        "io/executor-default",
+        "io/executor-custom",
+    }
+    assert any(e.startswith("cpu/") and v in ("uvicorn-workers", "gunicorn") for v, e in p.series)
+    assert len(p.cpus) == 2 and min(p.users) < 6 * 2 and max(p.users) > 100
+
+
+def test_given_values_override_the_profile():
+    """Make variables / CLI options replace the profile's values; the rest stays."""
+    p = plan(profile="smoke", users="5, 7", cpus="0.5", duration="3")
+    assert (p.users, p.cpus, p.duration) == ((5, 7), (0.5,), 3.0)
+    assert p.warmup == PROFILES["smoke"].warmup
+
+
+def test_variants_and_endpoints_form_a_product():
+    """VARIANTS x ENDPOINTS replaces the profile's series; a missing one comes from the profile."""
+    p = plan(variants="gunicorn uvicorn", endpoints="io/sync,/io/async")
+    assert p.series == (
+        ("gunicorn", "io/sync"),
+        ("gunicorn", "io/async"),
+        ("uvicorn", "io/sync"),
+        ("uvicorn", "io/async"),
+    )
+    assert {v for v, _ in plan(endpoints="io/sync").series} == {
+        "uvicorn",
+        "uvicorn-limiter",
+        "uvicorn-workers",
+    }
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"cpus": "3"}, "CPUS must each be > 0 and <= 2"),
+        ({"cpus": "abc"}, "CPUS: 'abc'"),
+        ({"users": "0"}, "USERS must each be >= 1"),
+        ({"users": "1.5"}, "USERS: '1.5'"),
+        ({"duration": "0"}, "DURATION must be > 0"),
+        ({"warmup": "-1"}, "WARMUP must be >= 0"),
+        ({"repeats": "0"}, "REPEATS must be >= 1"),
+        ({"work_seconds": "0"}, "WORK_SECONDS"),
+        ({"profile": "huge"}, "PROFILE must be one of"),
+        ({"variants": "nginx"}, "unknown variant"),
+        ({"endpoints": "io/nope"}, "unknown endpoint"),
+        ({"thread_limit": "0"}, "THREAD_LIMIT"),
+        ({"users": "10,10"}, "must not repeat"),
+        ({"cpus": "nan"}, "not a finite number"),
+        ({"users": ""}, "USERS is empty"),
+        ({"color": "red"}, "unknown setting"),
+    ],
+)
+def test_bad_input_is_a_config_error(raw, message):
+    """Every bad value raises ConfigError with a one-line message naming the setting."""
+    with pytest.raises(ConfigError, match=message) as err:
+        plan(**raw)
+    assert "\n" not in str(err.value)
+
+
+def test_points_are_grouped_so_each_container_starts_once():
+    """Points come ordered by (variant, CPU limit), so a group shares one running container."""
+    found = points(plan())
+    keys = [key for key, _ in groups(found)]
+    assert len(keys) == len(set(keys))
+    assert len(found) == len(plan().series) * 2 * 4
+    assert len({p.id for p in found}) == len(found)
+
+
+def test_repeats_multiply_points_with_distinct_ids():
+    """REPEATS=3 measures each point three times, each with its own id and directory."""
+    found = points(plan(profile="smoke", repeats="3"))
+    assert len(found) == 3 * len(points(plan(profile="smoke")))
+    assert {p.repeat for p in found} == {1, 2, 3}
+
+
+def test_target_env_passes_only_given_variant_settings():
+    """Unset variant settings keep compose.yaml's defaults; given ones reach Compose."""
+    assert plan().target_env() == {"WORK_SECONDS": "0.2"}
+    env = plan(thread_limit="64", workers="3").target_env()
+    assert (env["THREAD_LIMIT"], env["WORKERS"]) == ("64", "3")
+
+
+def test_plan_json_records_what_the_profile_filled_in():
+    """run.json's config keeps the given settings and the resolved matrix beside them."""
+    data = plan(profile="smoke").to_json()
+    assert data["profile"] == "smoke" and data["users"] is None
+    assert data["resolved"]["users"] == list(PROFILES["smoke"].users)
