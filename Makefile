@@ -100,7 +100,36 @@ sweep: venv ## the main job: sweep variants x endpoints x CPU limits x users, wr
 report: venv ## re-render summary.csv and index.html of a run: make report RUN=reports/<run-id>
 	$(PY) -m loadlab report $${RUN:-reports/latest}
 
+.PHONY: bench
+bench: venv ## the lab's own capacity: max requests/s through Locust and uvicorn, per point cost
+	@$(MAKE) sweep PROFILE=bench RUN_ID=bench-$$(date -u +%Y%m%d-%H%M%S)
+
+.PHONY: compare
+compare: venv ## compare run B with reference A: make compare A=reports/<a> B=reports/<b> [FORCE=1]
+	@test -n "$${A:-}" -a -n "$${B:-}" || { echo "error: give A=<run dir> and B=<run dir>" >&2; exit 2; }
+	$(PY) -m loadlab compare "$$A" "$$B" $(if $(FORCE),--force) $(if $(THRESHOLD),--threshold=$(THRESHOLD))
+
+.PHONY: baseline
+baseline: venv ## record a run as the nightly baseline (baseline/, committed): make baseline RUN=...
+	@test -n "$${RUN:-}" || { echo "error: give RUN=<run dir>" >&2; exit 2; }
+	$(PY) -m loadlab baseline "$$RUN"
+
+.PHONY: nightly
+nightly: venv ## what the scheduled job runs: nightly sweep, then gate on baseline/
+	@$(PY) -m loadlab nightly --dry-run $(sweep_args)
+	@$(MAKE) images
+	$(PY) -m loadlab nightly $(sweep_args) $(if $(THRESHOLD),--threshold=$(THRESHOLD))
+
 # --- Tests --------------------------------------------------------------------------------
+.PHONY: browser
+browser: ## headless Chromium for the report test (from Debian, as root, when missing)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	    || { echo "error: chromium is missing and cannot be installed here" >&2; exit 1; }; \
+	  echo "browser: installing chromium from Debian" >&2; \
+	  apt-get update -qq >/dev/null; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
 .PHONY: test
-test: lint engine images ## the test suite: lint, service physics, driver logic, real containers
+test: lint engine images browser ## the test suite: lint, service physics, driver logic, real containers
 	$(PY) -m pytest $(PYTEST_ARGS)

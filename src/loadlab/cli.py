@@ -7,12 +7,13 @@ Only this module prints errors and chooses exit codes: 2 for bad input (nothing 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from . import compare, nightly, report, runs
 from . import cpus as cpus_mod
-from . import report, runs
 from .config import SweepConfig, settings_help
 from .errors import ConfigError, LabError
 from .results import Run
@@ -31,7 +32,8 @@ def _sweep_config(args: argparse.Namespace) -> SweepConfig:
     return SweepConfig.from_strings({k: v for k, v in given.items() if v not in (None, "")})
 
 
-def _cmd_sweep(args: argparse.Namespace) -> int:
+def _measure(args: argparse.Namespace) -> runs.Outcome | int:
+    """Validate, then sweep; an int is an exit status that ends the command early."""
     plan = runs.plan_for(_sweep_config(args))  # ConfigError here: nothing has started
     if args.dry_run:
         print(runs.describe(plan))
@@ -44,11 +46,45 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if outcome.interrupted:
         print(f"interrupted: finish with `make sweep RESUME={where}`", file=sys.stderr)
         return 130
+    return outcome
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    outcome = _measure(args)
+    if isinstance(outcome, int):
+        return outcome
     if outcome.failed:
-        print(
-            f"error: {outcome.failed} point(s) failed; see {where / 'index.html'}", file=sys.stderr
-        )
+        where = outcome.run.directory / "index.html"
+        print(f"error: {outcome.failed} point(s) failed; see {where}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _cmd_nightly(args: argparse.Namespace) -> int:
+    outcome = _measure(args)
+    if isinstance(outcome, int):
+        return outcome
+    verdict = nightly.judge(outcome.run, Path(args.baseline), args.threshold)
+    print(verdict.markdown)
+    print(f"summary: {outcome.run.directory / nightly.SUMMARY}")
+    if not verdict.comparable:
+        print("error: no comparable baseline; see the summary", file=sys.stderr)
+        return 3
+    return 0 if verdict.passed else 1
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    a, b = Run.load(Path(args.a)), Run.load(Path(args.b))
+    kwargs = {} if args.threshold is None else {"threshold": args.threshold}
+    result = compare.compare(a, b, force=args.force, **kwargs)
+    print(compare.to_markdown(result))
+    print(f"html: {compare.write(result, Path(args.b))}", file=sys.stderr)
+    return 0
+
+
+def _cmd_baseline(args: argparse.Namespace) -> int:
+    run = nightly.record_baseline(Path(args.run), Path(args.baseline))
+    print(f"baseline: {args.baseline} now holds {run.run_id}; commit it to make it stick")
     return 0
 
 
@@ -58,21 +94,44 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_sweep(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("sweep", help="run a sweep and write reports/<run-id>/")
+def _add_sweep(sub: argparse._SubParsersAction, name: str, help: str) -> argparse.ArgumentParser:
+    p = sub.add_parser(name, help=help)
     for name, doc, default in settings_help():
         hint = f" (default: {default})" if default is not None else ""
         p.add_argument(
             "--" + name.replace("_", "-"), dest=name, metavar=name.upper(), help=doc + hint
         )
     p.add_argument("--dry-run", action="store_true", help="validate and print the plan only")
-    p.set_defaults(func=_cmd_sweep)
+    return p
+
+
+def _threshold(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError("a fraction between 0 and 1, e.g. 0.1 for 10 %")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="loadlab", description="FastAPI concurrency lab")
     sub = parser.add_subparsers(dest="command", required=True)
-    _add_sweep(sub)
+    _add_sweep(sub, "sweep", "run a sweep and write reports/<run-id>/").set_defaults(
+        func=_cmd_sweep
+    )
+    p = _add_sweep(sub, "nightly", "sweep (profile nightly) and gate on the baseline")
+    p.set_defaults(func=_cmd_nightly, profile="nightly")
+    p.add_argument("--baseline", default=str(nightly.BASELINE), help="the reference run")
+    p.add_argument("--threshold", type=_threshold, help="minimum change that counts")
+    p = sub.add_parser("compare", help="compare run B with reference run A")
+    p.add_argument("a", help="the reference run directory")
+    p.add_argument("b", help="the run directory to judge; compare.html is written here")
+    p.add_argument("--threshold", type=_threshold, help="minimum change that counts")
+    p.add_argument("--force", action="store_true", help="compare different environments")
+    p.set_defaults(func=_cmd_compare)
+    p = sub.add_parser("baseline", help="record a run as the nightly baseline")
+    p.add_argument("run", help="the run directory")
+    p.add_argument("--baseline", default=str(nightly.BASELINE), help="where to keep it")
+    p.set_defaults(func=_cmd_baseline)
     p = sub.add_parser("report", help="re-render summary.csv and index.html of a run")
     p.add_argument("run", help="a run directory, e.g. reports/latest")
     p.set_defaults(func=_cmd_report)
@@ -83,7 +142,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _sigterm(_signum: int, _frame: object) -> None:
+    # CI cancelling a job sends SIGTERM: stop as cleanly as on Ctrl-C.
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> None:
+    # Background shells start children with SIGINT ignored; a sweep must stop cleanly on it
+    # however it was launched, so take both signals explicitly.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _sigterm)
     args = _parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     try:

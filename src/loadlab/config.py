@@ -75,6 +75,17 @@ PROFILES = {
         repeats=2,
         work_seconds=0.2,
     ),
+    # The lab's own capacity: how many requests a second Locust and uvicorn sustain on an
+    # endpoint that does no work, so no measurement is read beyond what the lab can drive.
+    "bench": Profile(
+        series=(("uvicorn", "health"), ("uvicorn-workers", "health")),
+        cpus=(1.0,),
+        users=(1, 10, 50, 100),
+        duration=5,
+        warmup=2,
+        repeats=1,
+        work_seconds=0.2,
+    ),
     # Everything against everything; hours, not minutes.
     "full": Profile(
         series=tuple((v, e) for v in VARIANTS for e in ENDPOINTS if e != "health"),
@@ -119,7 +130,7 @@ def _setting(parse: Callable[[str, str], Any], doc: str, default: Any = None) ->
 class SweepConfig:
     """What to sweep; built once at the edge (CLI) and passed down."""
 
-    profile: str = _setting(_scalar(str), "smoke, default, nightly or full", "default")
+    profile: str = _setting(_scalar(str), "smoke, default, nightly, bench or full", "default")
     variants: tuple[str, ...] | None = _setting(_items(str), "variants (Compose services)")
     endpoints: tuple[str, ...] | None = _setting(_items(str), "endpoints, e.g. io/sync,io/async")
     cpus: tuple[float, ...] | None = _setting(_items(float), "CPU limits (CFS quota), e.g. 0.5,1")

@@ -64,7 +64,8 @@ class LocustRun:
 class Stack:
     """One Compose project of the lab; ``env`` is what compose.yaml interpolates."""
 
-    project: str = "loadlab"
+    # Compose's own variable, so tests and parallel labs can keep to a project of their own.
+    project: str = field(default_factory=lambda: os.environ.get("COMPOSE_PROJECT_NAME", "loadlab"))
     env: Mapping[str, str] = field(default_factory=dict)
     root: Path = ROOT
 

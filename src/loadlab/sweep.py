@@ -98,36 +98,42 @@ class Sweep:
         check_limits(result.runtime, placement)
         check_answer(url, point.endpoint, result.runtime)
         wait_idle(url, int(result.runtime.get("workers") or 1))
+        result.prediction = _prediction(point, result.runtime)
+        warmup = effective_warmup(plan.warmup, result.prediction)
         out = self.run.point_dir(point)
         shutil.rmtree(out, ignore_errors=True)  # a resumed point starts clean
-        status = self.stack.run_locust(self._locust_run(point, out), timeout=self._timeout())
+        run = self._locust_run(point, out, warmup)
+        status = self.stack.run_locust(run, timeout=run.run_time + 120)
         if status not in (0, 1):  # 1 only means some requests failed: that is a result
             raise PointError(f"Locust exited with status {status}; see {out / 'locust.log'}")
         _rename_locust_files(out)
-        stats = samples.window(samples.load(out), plan.warmup, plan.duration)
-        result.stats = asdict(stats)
-        result.prediction = _prediction(point, result.runtime)
+        stats = samples.window(samples.load(out), warmup, plan.duration)
+        result.stats = {**asdict(stats), "warmup": warmup, "duration": plan.duration}
 
-    def _locust_run(self, point: Point, out: Path) -> LocustRun:
+    def _locust_run(self, point: Point, out: Path, warmup: float) -> LocustRun:
         plan = self.plan
         return LocustRun(
             target=point.variant,
             locust_class=ENDPOINTS[point.endpoint].locust_class,
             users=point.users,
-            run_time=plan.warmup + plan.duration + plan.tail,
-            warmup=plan.warmup,
+            run_time=warmup + plan.duration + plan.tail,
+            warmup=warmup,
             out=out,
             workers=plan.config.locust_workers,
             cpuset=place(point.cpus).locust_cpuset,
         )
 
-    def _timeout(self) -> float:
-        return self.plan.warmup + self.plan.duration + self.plan.tail + 120
-
 
 def seconds_per_point(plan: Plan) -> float:
     """A first ETA guess, replaced by measured time once a point is done."""
     return LOCUST_START_SECONDS + plan.warmup + plan.duration + plan.tail + 2 * plan.work_seconds
+
+
+def effective_warmup(warmup: float, prediction: dict) -> float:
+    """At least 1.5 predicted queue cycles: until every user has waited through a full queue
+    once, latencies are still those of a shorter queue (the first requests found it empty)."""
+    cycle_ms = prediction.get("mean_ms")
+    return warmup if cycle_ms is None else max(warmup, round(1.5 * cycle_ms / 1000, 1))
 
 
 def check_limits(runtime: dict, placement: Placement) -> None:
