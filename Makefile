@@ -18,6 +18,8 @@ COMPOSE_BIN = $(shell $(PY) -c 'import compose, pathlib; print(pathlib.Path(comp
 VARIANTS_ALL := uvicorn uvicorn-limiter uvicorn-workers gunicorn uvicorn-limit-concurrency
 VARIANT ?= uvicorn
 export COMPOSE_BAKE := false
+# uv reads the system trust store, the one pip and the machine already use.
+export UV_NATIVE_TLS := 1
 export LAB_UID := $(shell id -u)
 export LAB_GID := $(shell id -g)
 
@@ -107,7 +109,7 @@ bench: venv ## the lab's own capacity: max requests/s through Locust and uvicorn
 .PHONY: compare
 compare: venv ## compare run B with reference A: make compare A=reports/<a> B=reports/<b> [FORCE=1]
 	@test -n "$${A:-}" -a -n "$${B:-}" || { echo "error: give A=<run dir> and B=<run dir>" >&2; exit 2; }
-	$(PY) -m loadlab compare "$$A" "$$B" $(if $(FORCE),--force) $(if $(THRESHOLD),--threshold=$(THRESHOLD))
+	$(PY) -m loadlab compare "$$A" "$$B" $(if $(FORCE),--force) $(if $(THRESHOLD),--threshold=$(THRESHOLD)) $(if $(P95_THRESHOLD),--p95-threshold=$(P95_THRESHOLD))
 
 .PHONY: baseline
 baseline: venv ## record a run as the nightly baseline (baseline/, committed): make baseline RUN=...

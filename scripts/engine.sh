@@ -18,7 +18,8 @@ install_engine() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
   fi
   echo "engine: starting dockerd (log: $LOG)" >&2
-  nohup dockerd >"$LOG" 2>&1 &
+  # Detached from our stdio and session: CI waits for its pipes to close, not for dockerd.
+  setsid nohup dockerd >"$LOG" 2>&1 </dev/null &
   for _ in $(seq 60); do engine_up && return 0; sleep 1; done
   echo "error: dockerd did not answer within 60 s; see $LOG" >&2
   exit 1

@@ -75,8 +75,8 @@ def _cmd_nightly(args: argparse.Namespace) -> int:
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     a, b = Run.load(Path(args.a)), Run.load(Path(args.b))
-    kwargs = {} if args.threshold is None else {"threshold": args.threshold}
-    result = compare.compare(a, b, force=args.force, **kwargs)
+    given = {"threshold": args.threshold, "p95_threshold": args.p95_threshold}
+    result = compare.compare(a, b, force=args.force, **{k: v for k, v in given.items() if v})
     print(compare.to_markdown(result))
     print(f"html: {compare.write(result, Path(args.b))}", file=sys.stderr)
     return 0
@@ -126,6 +126,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("a", help="the reference run directory")
     p.add_argument("b", help="the run directory to judge; compare.html is written here")
     p.add_argument("--threshold", type=_threshold, help="minimum change that counts")
+    p.add_argument("--p95-threshold", type=_threshold, help="minimum p95 change that counts")
     p.add_argument("--force", action="store_true", help="compare different environments")
     p.set_defaults(func=_cmd_compare)
     p = sub.add_parser("baseline", help="record a run as the nightly baseline")

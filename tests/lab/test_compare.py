@@ -71,11 +71,21 @@ def test_higher_latency_alone_is_a_regression(tmp_path: Path) -> None:
 
 def test_faster_wording(tmp_path: Path) -> None:
     """More rps and lower p95 read "faster", including a change of exactly the threshold."""
-    c = compare(*pair(tmp_path, {KEY: [(100.0, 50.0)]}, {KEY: [(110.0, 40.0)]}))
+    c = compare(*pair(tmp_path, {KEY: [(100.0, 50.0)]}, {KEY: [(110.0, 37.5)]}))
     (row,) = c.rows
-    assert (row.rps.verdict, row.p95.verdict) == ("1.10x faster", "1.25x faster")
+    assert (row.rps.verdict, row.p95.verdict) == ("1.10x faster", "1.33x faster")
     assert row.rps.faster and not row.regressed
     assert c.regressions() == []
+
+
+def test_p95_has_its_own_wider_threshold(tmp_path: Path) -> None:
+    """A 20 % change is significant in rps (threshold 10 %) but not in p95 (threshold 25 %)."""
+    c = compare(*pair(tmp_path, {KEY: [(100.0, 50.0)]}, {KEY: [(80.0, 60.0)]}))
+    (row,) = c.rows
+    assert (row.rps.verdict, row.p95.verdict) == ("1.25x slower", "no significant change")
+    tight = compare(*pair(tmp_path / "t", {KEY: [(100.0, 50.0)]}, {KEY: [(100.0, 60.0)]}),
+                    p95_threshold=0.1)  # fmt: skip
+    assert tight.rows[0].p95.verdict == "1.20x slower"
 
 
 def test_one_repeat_uses_the_threshold_alone(tmp_path: Path) -> None:
