@@ -96,8 +96,3 @@ class Settings:
         return {
             f.name.upper(): str(v) for f in fields(self) if (v := getattr(self, f.name)) is not None
         }
-
-
-def describe() -> list[tuple[str, str, str]]:
-    """(ENV_NAME, default, doc) for every setting, for the README and --help texts."""
-    return [(f.name.upper(), str(f.default), f.metadata["doc"]) for f in fields(Settings)]

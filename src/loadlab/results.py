@@ -190,11 +190,6 @@ def _csv_cell(row: dict) -> dict:
     return {k: "" if v is None else v for k, v in row.items()}
 
 
-def read_summary(path: Path) -> list[dict]:
-    with path.open(newline="") as f:
-        return list(csv.DictReader(f))
-
-
 def link_latest(run: Run) -> None:
     """Point reports/latest at this run (a relative symlink, so the tree can be moved)."""
     latest = run.directory.parent / "latest"

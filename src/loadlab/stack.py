@@ -12,7 +12,6 @@ import math
 import os
 import signal
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
@@ -165,9 +164,6 @@ class Stack:
         finally:
             self.stop(*LOCUST)
 
-    def ids(self, *services: str) -> list[str]:
-        return self.compose("ps", "--all", "--quietly", *services).stdout.split()
-
 
 def _exit_status(waited: subprocess.CompletedProcess[str]) -> int:
     # `compose wait` exits with the container's status; say so when it could not wait at all.
@@ -183,18 +179,6 @@ def get_json(url: str, timeout: float = 10) -> dict:
             return json.load(response)
     except (OSError, ValueError) as exc:
         raise EngineError(f"GET {url} failed: {exc}") from None
-
-
-def wait_json(url: str, timeout: float = 30) -> dict:
-    """GET ``url`` until it answers; a freshly healthy container may still be binding."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return get_json(url, timeout=5)
-        except EngineError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
 
 
 @contextlib.contextmanager
