@@ -215,7 +215,7 @@ def _format(column: str, value: object) -> str:
         return f"{value:.0f}"  # a tenth of a millisecond is noise at this size; width is not
     if isinstance(value, float):
         return f"{value:.1f}"
-    return "∞" if value == "inf" else str(value)
+    return str(value)
 
 
 def _breakable(text: str, separator: str) -> str:

@@ -90,7 +90,6 @@ class PointResult:
         error = None
         if s.get("rps") is not None and p.get("rps"):
             error = round((s["rps"] - p["rps"]) / p["rps"] * 100, 2)
-        pool = p.get("pool")
         return {
             "variant": pt.variant,
             "endpoint": pt.endpoint,
@@ -101,7 +100,7 @@ class PointResult:
             "predicted_rps": p.get("rps"),
             "predicted_mean_ms": p.get("mean_ms"),
             "status": self.status,
-            "pool": "inf" if pool == float("inf") else pool,
+            "pool": p.get("pool"),
             "rps_error_pct": error,
             "point_id": pt.id,
         }

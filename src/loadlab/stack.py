@@ -12,7 +12,6 @@ import math
 import os
 import signal
 import subprocess
-import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field

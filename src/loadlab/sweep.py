@@ -93,11 +93,10 @@ class Sweep:
     def _measure_into(self, result: PointResult, placement: Placement) -> None:
         point, plan = result.point, self.plan
         url = self.stack.url(point.variant)
-        wait_idle(url, int(get_json(url + "/runtime").get("workers") or 1))
-        result.runtime = get_json(url + "/runtime")
+        result.runtime = wait_idle(url)
         check_limits(result.runtime, placement)
         check_answer(url, point.endpoint, result.runtime)
-        wait_idle(url, int(result.runtime.get("workers") or 1))
+        wait_idle(url)
         result.prediction = _prediction(point, result.runtime)
         warmup = effective_warmup(plan.warmup, result.prediction)
         out = self.run.point_dir(point)
@@ -163,20 +162,23 @@ def check_answer(url: str, endpoint: str, runtime: dict) -> None:
         raise PointError(f"/{endpoint} answered for {answer.get('endpoint')!r}")
 
 
-def wait_idle(url: str, workers: int, timeout: float = IDLE_TIMEOUT) -> None:
-    """Wait until no request is in flight: several idle reads in a row, since each read
-    reaches one worker process of possibly several."""
-    deadline, idle_reads = time.monotonic() + timeout, 0
-    while idle_reads < 2 * workers:
+def wait_idle(url: str, timeout: float = IDLE_TIMEOUT) -> dict:
+    """Wait until no request is in flight and return the last (idle) /runtime document.
+
+    Two idle reads in a row per worker process, since each read reaches one of them."""
+    deadline, idle_reads, runtime = time.monotonic() + timeout, 0, {}
+    while idle_reads < 2 * int(runtime.get("workers") or 1):
         if time.monotonic() > deadline:
             raise PointError(f"target still busy after {timeout:g} s (abandoned requests?)")
         try:
-            busy = get_json(url + "/runtime", timeout=timeout).get("requests_in_flight", 0)
+            runtime = get_json(url + "/runtime", timeout=timeout)
+            busy = runtime.get("requests_in_flight", 0)
         except EngineError:
             busy = 1
         idle_reads = idle_reads + 1 if busy == 0 else 0
         if busy:
             time.sleep(0.2)
+    return runtime
 
 
 def _prediction(point: Point, runtime: dict) -> dict:
