@@ -7,9 +7,12 @@ container, so a CPU limit that did not take effect is caught before anything is 
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import sys
 import threading
+import time
+from concurrent.futures import Executor, ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 
@@ -48,14 +51,31 @@ def cpu_quota(root: Path = CGROUP_ROOT) -> float | None:
     return None
 
 
-def default_executor_workers() -> int:
-    """Threads the asyncio default executor has (or will get) in this process."""
-    loop = asyncio.get_running_loop()
-    executor = getattr(loop, "_default_executor", None)
+def default_executor(loop: asyncio.AbstractEventLoop) -> tuple[int | None, str]:
+    """Threads of ``loop``'s default executor, and "read" or "computed" for where that came from."""
+    # asyncio's loops keep it in a Python attribute; uvloop's Loop in a C field Python cannot
+    # name, but the loop reports it to the garbage collector like any object it holds.
+    executor = getattr(loop, "_default_executor", None) or next(
+        (r for r in gc.get_referents(loop) if isinstance(r, Executor)), None
+    )
     if executor is not None:
-        return executor._max_workers
-    # What concurrent.futures.ThreadPoolExecutor() picks when max_workers is None (3.8+).
-    return min(32, (os.cpu_count() or 1) + 4)
+        return getattr(executor, "_max_workers", None), "read"
+    # Not made yet: the first run_in_executor(None, ...) makes it, in asyncio and in uvloop
+    # alike (uvloop/loop.pyx: cc_ThreadPoolExecutor(thread_name_prefix='uvloop'), i.e.
+    # concurrent.futures.ThreadPoolExecutor without max_workers). One built here sizes itself
+    # by the same interpreter rule (3.13 counts os.process_cpu_count(), 3.11 os.cpu_count())
+    # and starts no thread until something is submitted.
+    probe = ThreadPoolExecutor()
+    try:
+        return probe._max_workers, "computed"
+    finally:
+        probe.shutdown(wait=False)
+
+
+def process_cpu_count() -> dict[str, int | None]:
+    """os.process_cpu_count() (3.13+: the CPUs this process may run on), absent before 3.13."""
+    count = getattr(os, "process_cpu_count", None)
+    return {} if count is None else {"process_cpu_count": count()}
 
 
 def server_name() -> str:
@@ -83,21 +103,28 @@ def snapshot(
 ) -> dict:
     """The /runtime document; must be called on the event loop (the limiter is per loop)."""
     limiter = to_thread.current_default_thread_limiter()
+    default_workers, default_source = default_executor(asyncio.get_running_loop())
     return {
         "pid": os.getpid(),
         "server": server_name(),
-        "workers": settings.workers,
+        "workers_setting": settings.workers,
+        "workers": settings.worker_count(),
         "limit_concurrency": settings.limit_concurrency,
         "python": sys.version.split()[0],
         "implementation": sys.implementation.name,
         "versions": versions(),
         "event_loop": event_loop_name(),
         "cpu_count": os.cpu_count(),
+        **process_cpu_count(),
         "affinity": len(os.sched_getaffinity(0)),
         "cpu_quota": cpu_quota(),
+        # This worker's own CPU time (not its siblings', not the process pool's children'):
+        # two readings around a window give the CPU a request really cost here.
+        "process_cpu_seconds": time.process_time(),
         "thread_limiter_tokens": limiter.total_tokens,
         "thread_limiter_in_use": limiter.borrowed_tokens,
-        "default_executor_workers": default_executor_workers(),
+        "default_executor_workers": default_workers,
+        "default_executor_source": default_source,
         "custom_executor_workers": custom_executor_workers,
         "process_workers": process_workers,
         "active_threads": threading.active_count(),

@@ -29,7 +29,7 @@ def command(settings: Settings) -> list[str]:
             "--worker-class",
             "uvicorn_worker.UvicornWorker",
             "--workers",
-            str(settings.workers),
+            str(settings.worker_count()),
             "--bind",
             f"{settings.host}:{settings.port}",
             "--graceful-timeout",
@@ -45,7 +45,7 @@ def command(settings: Settings) -> list[str]:
         "--port",
         str(settings.port),
         "--workers",
-        str(settings.workers),
+        str(settings.worker_count()),
         "--no-access-log",  # one log line per request would cost CPU the lab is measuring
         "--timeout-graceful-shutdown",
         "5",

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from target import runtime
+from target.settings import auto_workers
 from target.work import expected_burn
 
 IO = ["async", "sync", "threadpool", "executor-default", "executor-custom", "blocking-in-async"]
@@ -66,12 +68,16 @@ def test_bad_query_parameters_get_422(server, query):
 def test_runtime_reports_the_configured_values(server):
     """/runtime reports the limiter, executors, server and machine the process really has."""
     info = server.runtime()
-    assert info["server"] == "uvicorn" and info["workers"] == 1
+    assert info["server"] == "uvicorn" and info["workers"] == 1 and info["workers_setting"] == 1
     assert info["thread_limiter_tokens"] == 7
     assert info["custom_executor_workers"] == 5
     assert info["process_workers"] == 2
     assert info["default_executor_workers"] == min(32, os.cpu_count() + 4)
     assert info["cpu_count"] == os.cpu_count()
+    if hasattr(os, "process_cpu_count"):  # 3.13+
+        assert info["process_cpu_count"] == os.process_cpu_count()
+    else:
+        assert "process_cpu_count" not in info  # absent means unknown
     assert info["affinity"] == len(os.sched_getaffinity(0))
     assert info["cpu_quota"] == runtime.cpu_quota()
     assert info["python"] == sys.version.split()[0]
@@ -84,5 +90,39 @@ def test_gunicorn_workers_are_reported(serve):
     """SERVER=gunicorn WORKERS=2 runs gunicorn with uvicorn workers and /runtime says so."""
     server = serve(server="gunicorn", workers=2)
     info = server.runtime()
-    assert info["server"] == "gunicorn" and info["workers"] == 2
+    assert info["server"] == "gunicorn" and info["workers"] == 2 == info["workers_setting"]
     assert server.get("/io/sync?seconds=0.01")[0] == 200
+
+
+def test_default_executor_is_computed_until_made_then_read(serve):
+    """Before the first run_in_executor(None) the size is computed, after it read from the loop."""
+    server = serve(work_seconds=0.013)  # a server of its own: nothing has used its executor
+    before = server.runtime()
+    assert before["event_loop"].startswith("uvloop")  # where the attribute is not readable
+    assert server.get("/io/executor-default?seconds=0")[0] == 200
+    after = server.runtime()
+    with ThreadPoolExecutor() as probe:  # this interpreter's own sizing rule
+        expected = probe._max_workers
+    assert (before["default_executor_workers"], before["default_executor_source"]) == (
+        expected,
+        "computed",
+    )
+    assert (after["default_executor_workers"], after["default_executor_source"]) == (
+        expected,
+        "read",
+    )
+
+
+def test_process_cpu_seconds_count_a_cpu_request(server):
+    """process_cpu_seconds grows by at least the CPU time a /cpu/sync request reports."""
+    before = server.runtime()["process_cpu_seconds"]
+    _, body = server.get("/cpu/sync?iterations=2000000")
+    after = server.runtime()["process_cpu_seconds"]
+    assert after - before >= body["cpu_seconds"] > 0
+
+
+def test_auto_workers_are_resolved_by_the_launcher(serve):
+    """WORKERS=auto through python -m target.serve runs uvicorn's recipe, and /runtime says both."""
+    info = serve(workers="auto").runtime()
+    expected = auto_workers("uvicorn", os.cpu_count() or 1)
+    assert (info["workers_setting"], info["workers"]) == ("auto", expected)

@@ -42,8 +42,8 @@ def test_async_sleep_is_not_bounded_by_the_limiter(serve):
     assert 1 <= rounds(elapsed) < 1.9
 
 
-def test_default_executor_is_bounded_by_its_computed_size(serve):
-    """/io/executor-default queues at min(32, cpu_count + 4) threads, whatever the limiter says."""
+def test_default_executor_is_bounded_by_its_reported_size(serve):
+    """/io/executor-default queues at the size /runtime reports, whatever the limiter says."""
     server = serve(**LIMITED)
     size = server.runtime()["default_executor_workers"]
     elapsed_full, _ = server.burst("/io/executor-default", size)

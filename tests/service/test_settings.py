@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 import pytest
 from target.runtime import cpu_quota
 from target.serve import command
-from target.settings import Settings, SettingsError
+from target.settings import Settings, SettingsError, auto_workers
 
 from .conftest import service_env
 
@@ -54,6 +55,19 @@ def test_settings_round_trip_through_the_environment():
         ("CPU_ITERATIONS", "0"),
         ("SERVER", "hypercorn"),
         ("WORKERS", "zero"),
+        ("WORKERS", "AUTO"),
+        # Past the upper bounds (the reasons are beside the bounds in settings.py).
+        ("WORK_SECONDS", "1e9"),
+        ("WORK_SECONDS", "60.5"),
+        ("PORT", "70000"),
+        ("PORT", "0"),
+        ("THREAD_LIMIT", "1e8"),
+        ("THREAD_LIMIT", "10001"),
+        ("EXECUTOR_WORKERS", "10001"),
+        ("PROCESS_WORKERS", "65"),
+        ("WORKERS", "65"),
+        ("CPU_ITERATIONS", "50000001"),
+        ("LIMIT_CONCURRENCY", "100001"),
     ],
 )
 def test_bad_values_name_their_variable(name, value):
@@ -61,6 +75,48 @@ def test_bad_values_name_their_variable(name, value):
     with pytest.raises(SettingsError) as err:
         Settings.from_env({name: value})
     assert name in str(err.value) and repr(value) in str(err.value)
+
+
+def test_bounds_are_inclusive():
+    """The largest (and smallest) allowed value of every bounded variable is accepted."""
+    top = {
+        "WORK_SECONDS": "60",
+        "PORT": "65535",
+        "THREAD_LIMIT": "10000",
+        "EXECUTOR_WORKERS": "10000",
+        "PROCESS_WORKERS": "64",
+        "WORKERS": "64",
+        "CPU_ITERATIONS": "50000000",
+        "LIMIT_CONCURRENCY": "100000",
+    }
+    s = Settings.from_env(top)
+    assert (s.work_seconds, s.port, s.thread_limit, s.workers) == (60, 65535, 10000, 64)
+    assert Settings.from_env({"WORK_SECONDS": "0", "PORT": "1"}).port == 1
+
+
+@pytest.mark.parametrize(
+    ("server", "cpus", "workers"),
+    [("uvicorn", 1, 1), ("uvicorn", 2, 2), ("gunicorn", 1, 3), ("gunicorn", 2, 5)],
+)
+def test_auto_workers_follow_each_servers_recipe(server, cpus, workers):
+    """auto is one worker per CPU for uvicorn and (2 x CPUs) + 1 for gunicorn."""
+    assert auto_workers(server, cpus) == workers
+
+
+@pytest.mark.parametrize("server", ["uvicorn", "gunicorn"])
+def test_auto_workers_count_this_machines_cpus(server):
+    """WORKERS=auto resolves from os.cpu_count() and the server, and the launcher runs that many."""
+    s = Settings.from_env({"WORKERS": "auto", "SERVER": server})
+    expected = auto_workers(server, os.cpu_count() or 1)
+    assert (s.workers, s.worker_count()) == ("auto", expected)
+    argv = command(s)
+    assert argv[argv.index("--workers") + 1] == str(expected)
+
+
+def test_auto_survives_the_trip_to_worker_processes():
+    """Worker processes inherit WORKERS=auto, not the number, so /runtime can say it was auto."""
+    s = Settings.from_env({"WORKERS": "auto"})
+    assert s.to_env()["WORKERS"] == "auto" and Settings.from_env(s.to_env()) == s
 
 
 def test_limit_concurrency_is_refused_with_gunicorn():
@@ -81,6 +137,28 @@ def test_bad_environment_fails_start_up_with_one_line(argv):
     assert done.returncode != 0
     assert done.stderr.strip().splitlines()[-1] == "error: THREAD_LIMIT must be > 0, got '-4'"
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "line"),
+    [
+        ("WORK_SECONDS", "1e9", "error: WORK_SECONDS must be <= 60, got '1e9'"),
+        ("PORT", "70000", "error: PORT must be <= 65535, got '70000'"),
+        (
+            "THREAD_LIMIT",
+            "1e8",
+            "error: THREAD_LIMIT must be an integer > 0 and <= 10000, got '1e8'",
+        ),
+    ],
+)
+def test_out_of_range_environment_is_refused_in_one_line(name, value, line):
+    """The launcher refuses a value past its bound with exit 2 and one line naming it."""
+    env = service_env(**{name: value})
+    done = subprocess.run(
+        [sys.executable, "-m", "target.serve"], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [line]
 
 
 def _cgroup(tmp_path, files: dict[str, str]):
