@@ -1,23 +1,33 @@
 """Compare two runs the way pyperf's compare_to does: the first run (A) is the reference.
 
-Points are paired by key (variant, endpoint, cpus, users); the repeats of one key are the
-samples of one measurement, and only points whose status is "ok" count. The CPU limit is
-part of the key, so points measured under different limits are never paired: they are
-listed under "only in A" / "only in B" instead. Each pair is judged on throughput (rps,
-higher is better) and tail latency (p95, lower is better): a change is significant when it
-is at least ``threshold`` and, if both sides have two repeats or more, Welch's t-test
-agrees (p < alpha). Runs from different hosts or Pythons are refused unless forced; code
-and image differences are only recorded, since measuring those is the point.
+Points are paired by key (variant, endpoint, CPU limit, and users or rate); the repeats of
+one key are the samples of one measurement. The CPU limit is part of the key, so points
+measured under different limits are never paired. Each pair is judged on throughput (rps,
+higher is better) and tail latency (p95, lower is better). A change is significant when
+all of these hold:
+
+- it is at least the threshold (measured run-to-run noise, below);
+- with two repeats or more on both sides, Welch's t-test agrees (p < alpha);
+- where both sides carry 95 % confidence intervals, they do not overlap: a change that
+  stays inside both runs' own noise is not a change.
+
+Failures are results: a key of B whose points are not "ok" (failed, failing, unsteady,
+harness-bound, pending), that had no successful request, or that is missing from B while A
+measured it, is listed with its reason and fails a gate like a regression. Runs from
+another host or with other settings (service time, pools, workers, window, Locust workers,
+load mode) are refused in one line naming the differences, unless forced; code, image and
+tool changes are only shown, since measuring those is the point.
 """
 
 from __future__ import annotations
 
-import html
 import math
+from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 from statistics import fmean, geometric_mean, stdev
+from typing import NamedTuple
 
+from . import fingerprint
 from .errors import CompareError
 from .results import PointResult, Run
 from .significance import welch_t_test
@@ -31,12 +41,51 @@ P95_THRESHOLD = 0.25
 UNSTABLE_CV = 0.10  # pyperf's rule: a std dev >= 10 % of the mean makes a result suspect
 # Comparing float ratios against the threshold: 100 -> 90 rps is a 10 % change, not 9.99...
 _ROUNDING = 1e-9
-REFUSE_KEYS = ("host_cpu_model", "host_cpu_count", "python_version")
-INFO_KEYS = ("git_sha", "git_dirty", "lock_sha256", "locust_version", "docker_version",
-             "compose_version")  # fmt: skip
-FORCE_HINT = "force the comparison to override"
+# The driver's Python is not here: it does not shape what the target measures.
+INFO_KEYS = (
+    "git_sha",
+    "git_dirty",
+    "lock_sha256",
+    "python_version",
+    "locust_version",
+    "docker_version",
+    "compose_version",
+)
+FORCE_HINT = "force the comparison to override (FORCE=1)"
+METRICS = {"rps": "rps_ci", "p95_ms": "p95_ci"}  # metric -> its confidence interval in stats
 
-Key = tuple[str, str, float, int]  # variant, endpoint, cpus, users
+
+class Key(NamedTuple):
+    """What pairs points across runs; ``users`` for the closed loop, ``rate`` for the open."""
+
+    variant: str
+    endpoint: str
+    cpus: float
+    users: int | None
+    rate: float | None = None
+
+    @property
+    def load(self) -> str:
+        return f"rate={self.rate:g}/s" if self.rate is not None else f"users={self.users}"
+
+    @property
+    def text(self) -> str:
+        return f"{self.variant} {self.endpoint} cpus={self.cpus:g} {self.load}"
+
+
+def key_of(result: PointResult) -> Key:
+    pt = result.point
+    users, rate = getattr(pt, "users", None), getattr(pt, "rate", None)
+    return Key(
+        pt.variant,
+        pt.endpoint,
+        float(pt.cpus),
+        None if users is None else int(users),
+        None if rate is None else float(rate),
+    )
+
+
+Interval = tuple[float, float]
 
 
 @dataclass(frozen=True)
@@ -46,9 +95,15 @@ class Change:
     a_mean: float
     b_mean: float
     ratio: float  # b_mean / a_mean, of the metric itself (not of performance)
-    p_value: float | None  # None: fewer than 2 repeats on a side, the threshold alone decided
+    p_value: float | None  # None: fewer than 2 repeats on a side, no t-test
     significant: bool
     higher_is_better: bool
+    a_ci: Interval | None = None  # the span of the side's 95 % intervals; None: not recorded
+    b_ci: Interval | None = None
+
+    @property
+    def overlap(self) -> bool:
+        return intervals_overlap(self.a_ci, self.b_ci)
 
     @property
     def slower(self) -> bool:
@@ -62,34 +117,42 @@ class Change:
     def verdict(self) -> str:
         if not self.significant:
             return "no significant change"
-        return _factor_text(self.ratio, self.higher_is_better)
+        return factor_text(self.ratio, self.higher_is_better)
 
 
 @dataclass(frozen=True)
 class Row:
     """One key measured in both runs."""
 
-    variant: str
-    endpoint: str
-    cpus: float
-    users: int
+    key: Key
     n_a: int  # repeats measured in A
     n_b: int
     rps: Change
     p95: Change
 
     @property
-    def key(self) -> Key:
-        return (self.variant, self.endpoint, self.cpus, self.users)
-
-    @property
     def regressed(self) -> bool:
         return self.rps.slower or self.p95.slower
+
+    @property
+    def what(self) -> str:
+        """The slower metrics, e.g. "rps 1.25x slower, p95 1.40x slower"."""
+        return ", ".join(
+            f"{name} {c.verdict}" for name, c in (("rps", self.rps), ("p95", self.p95)) if c.slower
+        )
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A key of B that gave no trusted number: it fails a gate like a regression."""
+
+    key: Key
+    reason: str
 
 
 @dataclass
 class Comparison:
-    """Everything a report needs; rendering (to_markdown, to_html) reads only this."""
+    """Everything a report needs; rendering (compare_report) reads only this."""
 
     a_id: str
     b_id: str
@@ -97,6 +160,7 @@ class Comparison:
     alpha: float
     p95_threshold: float = P95_THRESHOLD
     rows: list[Row] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
     only_in_a: list[Key] = field(default_factory=list)
     only_in_b: list[Key] = field(default_factory=list)
     geometric_mean: float | None = None  # of the rps ratios B/A over the rows
@@ -104,32 +168,44 @@ class Comparison:
     differences: list[tuple[str, object, object]] = field(default_factory=list)
 
     def regressions(self) -> list[Row]:
-        """Rows significantly slower in B, on throughput or on p95: what fails a nightly gate."""
+        """Rows significantly slower in B, on throughput or on p95."""
         return [row for row in self.rows if row.regressed]
 
+    @property
+    def failed(self) -> bool:
+        """What a gate fails on: a regression or a failure."""
+        return bool(self.regressions() or self.failures)
 
-def compare(a: Run, b: Run, *, threshold: float = DEFAULT_THRESHOLD, alpha: float = 0.05,
-            force: bool = False, p95_threshold: float = P95_THRESHOLD) -> Comparison:  # fmt: skip
+
+def compare(
+    a: Run,
+    b: Run,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    alpha: float = 0.05,
+    force: bool = False,
+    p95_threshold: float = P95_THRESHOLD,
+) -> Comparison:
     """Compare run ``b`` against the reference ``a``; raise CompareError if they can't be.
 
     ``threshold`` applies to throughput, ``p95_threshold`` to p95 latency (noisier)."""
     c = Comparison(a.run_id, b.run_id, threshold, alpha, p95_threshold)
-    reasons = environment_conflicts(a, b)
+    reasons = conflicts(a, b)
     if reasons and not force:
-        more = f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""
-        raise CompareError(f"cannot compare {a.run_id} with {b.run_id}: {reasons[0]}{more}; "
-                           f"{FORCE_HINT}")  # fmt: skip
-    c.warnings += [f"environment differs (forced): {reason}" for reason in reasons]
+        raise CompareError(
+            f"cannot compare {a.run_id} with {b.run_id}: {'; '.join(reasons)}; {FORCE_HINT}"
+        )
+    c.warnings += [f"compared although they differ (forced): {reason}" for reason in reasons]
+    if not {key_of(r) for r in a.points.values()} & {key_of(r) for r in b.points.values()}:
+        raise CompareError(f"{a.run_id} and {b.run_id} have no point in common")
     c.differences = differences(a, b)
     samples_a, samples_b = samples(a), samples(b)
-    c.warnings += _ignored_warning("A", a, samples_a) + _ignored_warning("B", b, samples_b)
-    c.only_in_a = [k for k in samples_a if k not in samples_b]
+    c.warnings += _ignored_warning(a, samples_a)
+    c.failures = failures(b, expected=samples_a)
+    failed = {f.key for f in c.failures}
+    c.only_in_a = [k for k in samples_a if k not in samples_b and k not in failed]
     c.only_in_b = [k for k in samples_b if k not in samples_a]
-    paired = [k for k in samples_a if k in samples_b]
-    if not paired:
-        raise CompareError(f"{a.run_id} and {b.run_id} have no ok point in common "
-                           f"({len(samples_a)} keys in A, {len(samples_b)} in B)")  # fmt: skip
-    for key in paired:
+    for key in [k for k in samples_a if k in samples_b]:
         c.rows.append(_row(key, samples_a[key], samples_b[key], (threshold, p95_threshold), alpha))
         c.warnings += _unstable("A", key, samples_a[key]) + _unstable("B", key, samples_b[key])
     c.warnings += _few_repeats(c.rows, threshold)
@@ -138,17 +214,22 @@ def compare(a: Run, b: Run, *, threshold: float = DEFAULT_THRESHOLD, alpha: floa
     return c
 
 
-def environment_conflicts(a: Run, b: Run) -> list[str]:
-    """Differences that invalidate a comparison, one line each; absent values are unknown."""
-    reasons = [f"{key} differs ({a.metadata[key]!r} vs {b.metadata[key]!r})"
-               for key in REFUSE_KEYS
-               if a.metadata.get(key) is not None and b.metadata.get(key) is not None
-               and a.metadata[key] != b.metadata[key]]  # fmt: skip
-    pythons_a, pythons_b = _target_pythons(a), _target_pythons(b)
-    for variant in pythons_a.keys() & pythons_b.keys():
+def conflicts(a: Run, b: Run) -> list[str]:
+    """What makes two runs incomparable, one phrase each; absent values are unknown."""
+    ha, hb = fingerprint.host(a), fingerprint.host(b)
+    reasons = [
+        f"{key} differs ({ha[key]!r} vs {hb[key]!r})"
+        for key in fingerprint.HOST_KEYS
+        if key in ha and key in hb and ha[key] != hb[key]
+    ]
+    pythons_a, pythons_b = fingerprint.target_pythons(a), fingerprint.target_pythons(b)
+    for variant in sorted(pythons_a.keys() & pythons_b.keys()):
         if pythons_a[variant] != pythons_b[variant]:
-            reasons.append(f"target Python of {variant} differs "
-                           f"({pythons_a[variant]} vs {pythons_b[variant]})")  # fmt: skip
+            reasons.append(
+                f"target Python of {variant} differs ({pythons_a[variant]} vs {pythons_b[variant]})"
+            )
+    if settings := fingerprint.settings_conflicts(a, b):
+        reasons.append("settings differ: " + ", ".join(settings))
     return reasons
 
 
@@ -156,91 +237,132 @@ def differences(a: Run, b: Run) -> list[tuple[str, object, object]]:
     """Code, lock, tool and image changes between the runs: shown, never refused."""
     pairs = [(key, a.metadata.get(key), b.metadata.get(key)) for key in INFO_KEYS]
     images_a, images_b = a.metadata.get("images") or {}, b.metadata.get("images") or {}
-    pairs += [(f"images.{name}", images_a.get(name), images_b.get(name))
-              for name in sorted(images_a.keys() | images_b.keys())]  # fmt: skip
+    pairs += [
+        (f"images.{name}", images_a.get(name), images_b.get(name))
+        for name in sorted(images_a.keys() | images_b.keys())
+    ]
     return [(k, va, vb) for k, va, vb in pairs if va is not None and vb is not None and va != vb]
 
 
 def samples(run: Run) -> dict[Key, list[dict]]:
-    """The stats of the usable repeats of each key, in matrix order."""
+    """The stats of the trusted repeats of each key, in matrix order."""
     found: dict[Key, list[dict]] = {}
-    for result in run.finished():
-        if _usable(result):
-            pt = result.point
-            found.setdefault((pt.variant, pt.endpoint, pt.cpus, pt.users), []).append(result.stats)
+    for result in run.points.values():
+        if problem(result) is None:
+            found.setdefault(key_of(result), []).append(result.stats)
     return found
 
 
-def _usable(result: PointResult) -> bool:
+def problem(result: PointResult) -> str | None:
+    """Why a point gives no trusted number, or None when it does."""
+    if result.status != "ok":
+        flags = getattr(result, "flags", None) or []
+        text = result.status + (f" ({', '.join(flags)})" if flags else "")
+        if result.status == "pending":
+            text = "pending (never measured)"
+        return text + (f": {result.error}" if result.error else "")
     stats = result.stats or {}
-    return result.status == "ok" and all(stats.get(m) is not None for m in ("rps", "p95_ms"))
+    if any(stats.get(metric) is None for metric in METRICS):
+        return "ok but without statistics"
+    requests = stats.get("requests")
+    successes = requests - (stats.get("failures") or 0) if requests is not None else stats["rps"]
+    return None if successes > 0 else "no successful request"
 
 
-def _target_pythons(run: Run) -> dict[str, str]:
-    """Per variant: variants may run different images, so each is held only to itself."""
-    found: dict[str, set[str]] = {}
-    for result in run.finished():
-        if python := (result.runtime or {}).get("python"):
-            found.setdefault(result.point.variant, set()).add(str(python))
-    return {variant: "/".join(sorted(versions)) for variant, versions in found.items()}
+def failures(run: Run, expected: dict[Key, list[dict]] | None = None) -> list[Failure]:
+    """Keys of ``run`` without a trusted number, and ``expected`` keys it does not have."""
+    by_key: dict[Key, list[PointResult]] = defaultdict(list)
+    for result in run.points.values():
+        by_key[key_of(result)].append(result)
+    found = []
+    for key, results in by_key.items():
+        problems = [(r.point.repeat, problem(r)) for r in results]
+        texts = [
+            text if len(results) == 1 else f"repeat {repeat} {text}"
+            for repeat, text in problems
+            if text
+        ]
+        if texts:
+            found.append(Failure(key, "; ".join(texts)))
+    found += [
+        Failure(key, f"missing from {run.run_id} (measured in the reference)")
+        for key in expected or {}
+        if key not in by_key
+    ]
+    return found
 
 
-def _row(key: Key, a: list[dict], b: list[dict], thresholds: tuple[float, float],
-         alpha: float) -> Row:  # fmt: skip
+def _row(
+    key: Key, a: list[dict], b: list[dict], thresholds: tuple[float, float], alpha: float
+) -> Row:
     def change(metric: str, higher_is_better: bool, threshold: float) -> Change:
-        return _change([s[metric] for s in a], [s[metric] for s in b], higher_is_better,
-                       threshold, alpha)  # fmt: skip
+        return _change(a, b, metric, higher_is_better, threshold, alpha)
 
     rps, p95 = change("rps", True, thresholds[0]), change("p95_ms", False, thresholds[1])
-    return Row(*key, len(a), len(b), rps, p95)
+    return Row(key, len(a), len(b), rps, p95)
 
 
-def _change(a: list[float], b: list[float], higher_is_better: bool, threshold: float,
-            alpha: float) -> Change:  # fmt: skip
-    a_mean, b_mean = fmean(a), fmean(b)
+def _change(
+    a: list[dict],
+    b: list[dict],
+    metric: str,
+    higher_is_better: bool,
+    threshold: float,
+    alpha: float,
+) -> Change:
+    values_a, values_b = [s[metric] for s in a], [s[metric] for s in b]
+    a_mean, b_mean = fmean(values_a), fmean(values_b)
     ratio = b_mean / a_mean if a_mean else (1.0 if b_mean == 0 else math.inf)
     big_enough = abs(ratio - 1) >= threshold - _ROUNDING
-    p_value = welch_t_test(a, b)[1] if len(a) >= 2 and len(b) >= 2 else None
-    significant = big_enough and (p_value is None or p_value < alpha)
-    return Change(a_mean, b_mean, ratio, p_value, significant, higher_is_better)
+    p_value = welch_t_test(values_a, values_b)[1] if len(a) >= 2 and len(b) >= 2 else None
+    a_ci, b_ci = span(a, METRICS[metric]), span(b, METRICS[metric])
+    apart = not intervals_overlap(a_ci, b_ci)
+    significant = big_enough and (p_value is None or p_value < alpha) and apart
+    return Change(a_mean, b_mean, ratio, p_value, significant, higher_is_better, a_ci, b_ci)
 
 
-def _factor_text(ratio: float, higher_is_better: bool) -> str:
+def span(stats: list[dict], name: str) -> Interval | None:
+    """From the lowest low to the highest high of the repeats' intervals; None if any lacks one.
+
+    The span, not a pooled interval: it holds the spread between repeats as well as the
+    noise within each window, so the overlap rule errs towards "no change"."""
+    found = [s.get(name) for s in stats]
+    if not found or any(
+        not isinstance(ci, list | tuple) or len(ci) != 2 or None in ci for ci in found
+    ):
+        return None
+    return (min(float(ci[0]) for ci in found), max(float(ci[1]) for ci in found))
+
+
+def intervals_overlap(a: Interval | None, b: Interval | None) -> bool:
+    """Whether two intervals share a value; False when either is unknown (nothing to say)."""
+    return a is not None and b is not None and a[0] <= b[1] and b[0] <= a[1]
+
+
+def factor_text(ratio: float, higher_is_better: bool) -> str:
     """Like "1.23x slower" or "1.10x faster": in terms of performance, not of the metric."""
     worse = (ratio < 1) == higher_is_better
     factor = math.inf if ratio in (0, math.inf) else max(ratio, 1 / ratio)
     return f"{factor:.2f}x {'slower' if worse else 'faster'}"
 
 
-def geometric_mean_text(c: Comparison) -> str:
-    if c.geometric_mean is None:
-        return "Geometric mean (rps B/A): n/a"
-    verdict = _factor_text(c.geometric_mean, True)
-    verdict = "no change" if verdict.startswith("1.00x") else verdict
-    return f"Geometric mean (rps B/A): {c.geometric_mean:.3f} ({verdict})"
-
-
-def key_text(key: Key) -> str:
-    variant, endpoint, cpus, users = key
-    return f"{variant} {endpoint} cpus={cpus:g} users={users}"
-
-
-def _ignored_warning(label: str, run: Run, found: dict[Key, list[dict]]) -> list[str]:
+def _ignored_warning(run: Run, found: dict[Key, list[dict]]) -> list[str]:
     ignored = len(run.points) - sum(len(v) for v in found.values())
     if not ignored:
         return []
-    return [f"{label}: {ignored} of {len(run.points)} points ignored (failed, pending or "
-            "without stats)"]  # fmt: skip
+    return [f"A: {ignored} of {len(run.points)} points ignored (not ok, or no successful request)"]
 
 
 def _unstable(label: str, key: Key, stats: list[dict]) -> list[str]:
     found = []
-    for metric in ("rps", "p95_ms"):
+    for metric in METRICS:
         values = [s[metric] for s in stats]
         if len(values) >= 2 and fmean(values) and stdev(values) >= UNSTABLE_CV * fmean(values):
-            found.append(f"unstable: {label} {key_text(key)} {metric} std dev is "
-                         f"{stdev(values) / fmean(values):.0%} of the mean (>= "
-                         f"{UNSTABLE_CV:.0%}); add repeats or quiet the host")  # fmt: skip
+            found.append(
+                f"unstable: {label} {key.text} {metric} std dev is "
+                f"{stdev(values) / fmean(values):.0%} of the mean (>= "
+                f"{UNSTABLE_CV:.0%}); add repeats or quiet the host"
+            )
     return found
 
 
@@ -248,90 +370,8 @@ def _few_repeats(rows: list[Row], threshold: float) -> list[str]:
     few = sum(1 for r in rows if min(r.n_a, r.n_b) < 2)
     if not few:
         return []
-    return [f"{few} of {len(rows)} keys have fewer than 2 repeats on a side: judged by the "
-            f"{threshold:.0%} threshold alone, no t-test (REPEATS >= 2 enables it)"]  # fmt: skip
-
-
-# Rendering: both formats start from the Comparison alone, so they can be redone from disk.
-
-COLUMNS = ("variant", "endpoint", "cpus", "users", "rps A", "rps B", "rps change", "p95 A",
-           "p95 B", "p95 change")  # fmt: skip
-
-
-def _cells(row: Row) -> list[str]:
-    return [row.variant, row.endpoint, f"{row.cpus:g}", str(row.users),
-            f"{row.rps.a_mean:.1f}", f"{row.rps.b_mean:.1f}", row.rps.verdict,
-            f"{row.p95.a_mean:.1f} ms", f"{row.p95.b_mean:.1f} ms", row.p95.verdict]  # fmt: skip
-
-
-def _method(c: Comparison) -> str:
-    return (f"A = {c.a_id} (reference), B = {c.b_id}. Significant: a change of at least "
-            f"{c.threshold:.0%} in rps or {c.p95_threshold:.0%} in p95 and, with 2 repeats or "
-            f"more on both sides, Welch's t-test p < {c.alpha:g}.")  # fmt: skip
-
-
-def _notes(c: Comparison) -> list[tuple[str, list[str]]]:
-    """The sections under the table, shared by both formats."""
-    return [("Only in A", [key_text(k) for k in c.only_in_a]),
-            ("Only in B", [key_text(k) for k in c.only_in_b]),
-            ("Environment differences", [f"{k}: {va} (A) vs {vb} (B)"
-                                         for k, va, vb in c.differences]),
-            ("Warnings", c.warnings)]  # fmt: skip
-
-
-def to_markdown(c: Comparison) -> str:
-    def line(cells: list[str]) -> str:
-        return "| " + " | ".join(cell.replace("|", r"\|") for cell in cells) + " |"
-
-    rule = "|" + "|".join("---" if i < 2 else "---:" for i in range(len(COLUMNS))) + "|"
-    out = [f"# Comparison of {c.b_id} against {c.a_id}", "", _method(c), "", line(list(COLUMNS)),
-           rule]  # fmt: skip
-    out += [line(_cells(row)) for row in c.rows]
-    out += ["", geometric_mean_text(c)]
-    for title, items in _notes(c):
-        if items:
-            out += ["", f"## {title}", "", *(f"- {item}" for item in items)]
-    return "\n".join(out) + "\n"
-
-
-_CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}
-table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:.3em .6em;text-align:right}
-th:nth-child(-n+2),td:nth-child(-n+2){text-align:left}th{background:#f3f3f3}
-tr.slower{background:#fde2e2}tr.faster{background:#e2f6e2}
-td.slower{color:#b00000;font-weight:bold}td.faster{color:#006400;font-weight:bold}"""
-
-
-def _html_row(row: Row) -> str:
-    kind = "slower" if row.regressed else "faster" if row.rps.faster or row.p95.faster else ""
-    cells = []
-    for i, text in enumerate(_cells(row)):
-        change = {6: row.rps, 9: row.p95}.get(i)
-        cls = "slower" if change and change.slower else "faster" if change and change.faster else ""
-        cells.append(f'<td class="{cls}">{html.escape(text)}</td>' if cls else
-                     f"<td>{html.escape(text)}</td>")  # fmt: skip
-    return f'<tr class="{kind}">' + "".join(cells) + "</tr>"
-
-
-def to_html(c: Comparison) -> str:
-    """One self-contained page: inline CSS, no scripts, no external resources."""
-    title = html.escape(f"Comparison of {c.b_id} against {c.a_id}")
-    body = [f"<h1>{title}</h1>", f"<p>{html.escape(_method(c))}</p>", "<table>",
-            "<tr>" + "".join(f"<th>{html.escape(col)}</th>" for col in COLUMNS) + "</tr>",
-            *(_html_row(row) for row in c.rows), "</table>",
-            f"<p><strong>{html.escape(geometric_mean_text(c))}</strong></p>"]  # fmt: skip
-    for heading, items in _notes(c):
-        if items:
-            body += [f"<h2>{html.escape(heading)}</h2>", "<ul>",
-                     *(f"<li>{html.escape(item)}</li>" for item in items), "</ul>"]  # fmt: skip
-    return (
-        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
-        f"<style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
-    )
-
-
-def write(c: Comparison, directory: Path) -> Path:
-    """Write compare.html into ``directory`` and return its path."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / "compare.html"
-    path.write_text(to_html(c))
-    return path
+    return [
+        f"{few} of {len(rows)} keys have fewer than 2 repeats on a side: judged by the "
+        f"{threshold:.0%} threshold and the intervals, no t-test (REPEATS >= 2 enables "
+        "it)"
+    ]

@@ -1,79 +1,262 @@
-"""The nightly gate: a baseline kept in the repository, and a verdict on a new run against it.
+"""The nightly gate: which run a night is judged against, the judgement, what is kept.
 
-The baseline is the results themselves (run.json and summary.csv of one run, a few tens of
-kB), not a pointer: CI artifacts expire, the repository does not, and a baseline change is
-then a reviewed commit like any other.
+A night is judged only against a run made on the same machine with the same settings (the
+same fingerprint): the committed ``baseline/`` when the night's fingerprint is the one it
+was recorded on (a reviewed reference), else the latest good night of that fingerprint in
+the store. A night on a new fingerprint has nothing to be judged against: it records its
+baseline and passes with a notice, unless its own points failed.
+
+A regression is confirmed before it fails the job: the regressed points are measured again
+(``remeasure``, a fresh window) and only a key still regressed on the fresh window fails,
+both measurements reported. Failed points, points without a successful request and points
+missing from the night fail the gate outright (compare.failures).
+
+A passing night replaces its machine's baseline in the store, so slow drift of a hosted
+runner's machine is followed; a failing night never does, so a regression stays red until
+it is fixed or accepted (``rebaseline``). A night that needed a re-measurement does not
+replace it either: its first numbers were the noisy ones.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import compare
+from . import compare, compare_report, fingerprint, history, nightly_report, trend
+from .compare import Comparison, Failure, Row
+from .durable import write_atomic
 from .errors import CompareError, LabError
+from .fingerprint import Fingerprint
 from .results import Run
 from .stack import ROOT
+from .store import Store
 
 BASELINE = ROOT / "baseline"
+STORE = ROOT / "reports" / "nightly-store"
 SUMMARY = "nightly-summary.md"
+VERDICT = "nightly.json"
+
+# The lead's sweep machinery implements it: the given points measured again, same image and
+# settings, a fresh window; returns each re-measured point's stats (absent: not measured).
+Remeasure = Callable[[list[str]], dict[str, dict]]
 
 
 def record_baseline(run_dir: Path, baseline: Path = BASELINE) -> Run:
-    """Copy a finished run's results into ``baseline``, replacing the one there."""
+    """Copy a finished run's results into ``baseline`` (the committed one), replacing it."""
     run = Run.load(run_dir)
     if not any(r.status == "ok" for r in run.points.values()):
         raise LabError(f"{run_dir} has no successfully measured point to use as a baseline")
     baseline.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(run.path, baseline / "run.json")
-    run.write_summary()
-    shutil.copyfile(run.directory / "summary.csv", baseline / "summary.csv")
+    shutil.copyfile(run.write_summary(), baseline / "summary.csv")
     return run
 
 
 @dataclass(frozen=True)
-class Verdict:
-    markdown: str
-    regressions: int
-    failed_points: int
-    comparable: bool
+class Recheck:
+    """A regressed key judged again on its fresh window."""
+
+    first: Row
+    second: Row | None  # None: nothing came back for this key
+    failure: str | None = None  # why the fresh window gave no trusted number
+
+    @property
+    def confirmed(self) -> bool:
+        return self.second is None or self.second.regressed or self.failure is not None
+
+
+@dataclass(frozen=True)
+class Judgement:
+    comparison: Comparison
+    rechecks: list[Recheck]
+    remeasured: dict[str, dict]  # fresh stats by point id
+    note: str | None = None  # why nothing was re-measured although something regressed
+
+    def regressions(self) -> list[Row]:
+        """Regressed rows, less those the fresh window cleared."""
+        cleared = {r.first.key for r in self.rechecks if not r.confirmed}
+        return [row for row in self.comparison.regressions() if row.key not in cleared]
 
     @property
     def passed(self) -> bool:
-        return self.comparable and not self.regressions and not self.failed_points
+        return not self.comparison.failures and not self.regressions()
 
 
-def judge(run: Run, baseline: Path = BASELINE, threshold: float | None = None) -> Verdict:
-    """Compare ``run`` with the baseline; write the Markdown summary and compare.html."""
-    failed = sum(r.status == "failed" for r in run.points.values())
-    head = f"# Nightly {run.run_id}\n\n"
+def judge(
+    reference: Run,
+    run: Run,
+    *,
+    threshold: float | None = None,
+    p95_threshold: float | None = None,
+    remeasure: Remeasure | None = None,
+) -> Judgement:
+    """Compare ``run`` with ``reference``; re-measure what regressed before confirming it."""
+    given = {"threshold": threshold, "p95_threshold": p95_threshold}
+    options = {name: value for name, value in given.items() if value is not None}
+    first = _named(compare.compare(reference, run, **options), reference)
+    suspects = first.regressions()
+    if not suspects:
+        return Judgement(first, [], {})
+    if remeasure is None:
+        return Judgement(first, [], {}, "not re-measured: no lab to measure with (a recorded run)")
+    keys = {row.key for row in suspects}
+    ids = [r.point.id for r in run.points.values() if compare.key_of(r) in keys]
     try:
-        reference = Run.load(baseline)
-        kwargs = {} if threshold is None else {"threshold": threshold}
-        comparison = compare.compare(reference, run, **kwargs)
-    except (CompareError, LabError) as exc:
-        text = head + f"**No comparison against the baseline:** {exc}\n\n{_how_to_rebase(run)}"
-        return _written(run, Verdict(text, 0, failed, comparable=False))
-    compare.write(comparison, run.directory)
-    lines = [head, _status_line(comparison, failed), "", compare.to_markdown(comparison)]
-    text = "\n".join(lines) + "\n"
-    return _written(run, Verdict(text, len(comparison.regressions()), failed, comparable=True))
+        fresh = remeasure(ids)
+    except LabError as exc:
+        return Judgement(first, [], {}, f"re-measurement failed, regressions stand: {exc}")
+    again = _named(compare.compare(reference, _with_stats(run, fresh), **options), reference)
+    rows = {row.key: row for row in again.rows}
+    reasons = {f.key: f.reason for f in again.failures}
+    came_back = {compare.key_of(r) for r in run.points.values() if r.point.id in fresh}
+    rechecks = [
+        Recheck(
+            row,
+            rows.get(row.key) if row.key in came_back else None,
+            reasons.get(row.key) if row.key in came_back else None,
+        )
+        for row in suspects
+    ]
+    return Judgement(first, rechecks, fresh)
 
 
-def _status_line(c: compare.Comparison, failed: int) -> str:
-    parts = [f"{len(c.regressions())} regression(s) beyond {c.threshold:.0%}"]
-    if failed:
-        parts.append(f"{failed} point(s) failed to measure")
-    verdict = "FAILED" if c.regressions() or failed else "passed"
-    return f"**Gate {verdict}:** " + "; ".join(parts) + f" (reference: {c.a_id})."
+def recorded_id(run: Run) -> str:
+    """The id a run was made under: a baseline's folder is named after its machine instead."""
+    try:
+        return str(json.loads(run.path.read_text()).get("run_id") or run.run_id)
+    except (OSError, ValueError):
+        return run.run_id
 
 
-def _how_to_rebase(run: Run) -> str:
-    return (f"To make this run the baseline: `make baseline RUN={run.directory}` "
-            "and commit `baseline/`.\n")  # fmt: skip
+def _named(comparison: Comparison, reference: Run) -> Comparison:
+    comparison.a_id = recorded_id(reference)
+    return comparison
 
 
-def _written(run: Run, verdict: Verdict) -> Verdict:
-    (run.directory / SUMMARY).write_text(verdict.markdown)
+def _with_stats(run: Run, fresh: dict[str, dict]) -> Run:
+    points = {
+        pid: dataclasses.replace(r, stats=fresh[pid]) if pid in fresh else r
+        for pid, r in run.points.items()
+    }
+    return dataclasses.replace(run, points=points)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    outcome: str  # "passed", "recorded" (no judgement: a new baseline), "failed", "not-comparable"
+    fingerprint: Fingerprint
+    reference: str | None = None  # the run judged against
+    source: str | None = None  # where it came from: "committed" or "store"
+    judgement: Judgement | None = None
+    failures: tuple[Failure, ...] = ()  # the night's own, when there was nothing to judge against
+    recorded: Path | None = None  # where this night became its machine's baseline
+    reason: str | None = None  # why it is not comparable
+    markdown: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome in ("passed", "recorded")
+
+    @property
+    def comparable(self) -> bool:
+        return self.outcome != "not-comparable"
+
+    @property
+    def regressions(self) -> list[Row]:
+        return self.judgement.regressions() if self.judgement else []
+
+    @property
+    def all_failures(self) -> list[Failure]:
+        return self.judgement.comparison.failures if self.judgement else list(self.failures)
+
+
+def gate(
+    run: Run,
+    store_root: Path = STORE,
+    *,
+    committed: Path = BASELINE,
+    threshold: float | None = None,
+    p95_threshold: float | None = None,
+    remeasure: Remeasure | None = None,
+    rebaseline: bool = False,
+) -> Verdict:
+    """Judge ``run``, keep what should be kept, write the summary, history and trend page."""
+    store, fp = Store(store_root), fingerprint.of(run)
+    verdict = _judged(run, fp, store, committed, threshold, p95_threshold, remeasure)
+    if _keeps(verdict, rebaseline):
+        outcome = "recorded" if rebaseline else verdict.outcome
+        verdict = dataclasses.replace(verdict, recorded=store.record(run, fp), outcome=outcome)
+    if verdict.judgement:
+        compare_report.write(verdict.judgement.comparison, run.directory)
+    history.append(store.history, history.entries(run, fp, _night(verdict)))
+    trend.render(store.history, store.page)
+    verdict = dataclasses.replace(
+        verdict, markdown=nightly_report.markdown(verdict, run, store, rebaseline)
+    )
+    write_atomic(run.directory / SUMMARY, verdict.markdown)
+    write_atomic(run.directory / VERDICT, nightly_report.document(verdict, run))
     return verdict
+
+
+def _keeps(verdict: Verdict, rebaseline: bool) -> bool:
+    """Whether the night becomes its machine's baseline in the store."""
+    if verdict.all_failures:
+        return False  # never a reference with holes in it, not even when asked
+    if rebaseline or verdict.outcome == "recorded":
+        return True
+    rechecked = verdict.judgement is not None and bool(verdict.judgement.rechecks)
+    return verdict.outcome == "passed" and verdict.source == "store" and not rechecked
+
+
+def _judged(
+    run: Run,
+    fp: Fingerprint,
+    store: Store,
+    committed: Path,
+    threshold: float | None,
+    p95_threshold: float | None,
+    remeasure: Remeasure | None,
+) -> Verdict:
+    try:
+        reference, source = _reference(fp, store, committed)
+    except LabError as exc:
+        return Verdict("not-comparable", fp, failures=tuple(compare.failures(run)), reason=str(exc))
+    if reference is None:
+        failures = tuple(compare.failures(run))
+        return Verdict("failed" if failures else "recorded", fp, failures=failures)
+    try:
+        judgement = judge(
+            reference, run, threshold=threshold, p95_threshold=p95_threshold, remeasure=remeasure
+        )
+    except CompareError as exc:
+        failures = tuple(compare.failures(run))
+        return Verdict(
+            "not-comparable", fp, recorded_id(reference), source, failures=failures, reason=str(exc)
+        )
+    outcome = "passed" if judgement.passed else "failed"
+    return Verdict(outcome, fp, recorded_id(reference), source, judgement)
+
+
+def _reference(fp: Fingerprint, store: Store, committed: Path) -> tuple[Run | None, str | None]:
+    """The committed baseline if it was recorded on this machine, else the store's."""
+    if (committed / "run.json").exists():
+        reviewed = Run.load(committed)
+        if fingerprint.of(reviewed).id == fp.id:
+            return reviewed, "committed"
+    stored = store.baseline(fp)
+    return (stored, "store") if stored else (None, None)
+
+
+def _night(verdict: Verdict) -> history.Night:
+    judgement = verdict.judgement
+    return history.Night(
+        verdict.outcome,
+        verdict.reference,
+        regressed={row.key: row.what for row in verdict.regressions},
+        failures={f.key: f.reason for f in verdict.all_failures},
+        remeasured=judgement.remeasured if judgement else {},
+    )
