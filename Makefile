@@ -1,6 +1,6 @@
 # fastapi-concurrency-lab. `make help` lists the targets.
-# Variables given on the command line (make up CPUS=0.5) reach Compose and the driver as
-# environment variables; their defaults live in compose.yaml and in loadlab, not here.
+# Settings are Make variables (make up CPUS=0.5, make sweep USERS=10,40); each target hands on
+# the ones it uses (see LAB_VARS); their defaults live in compose.yaml and in loadlab, not here.
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
@@ -20,12 +20,31 @@ VARIANT ?= uvicorn
 export COMPOSE_BAKE := false
 # uv reads the system trust store, the one pip and the machine already use.
 export UV_NATIVE_TLS := 1
-export LAB_UID := $(shell id -u)
-export LAB_GID := $(shell id -g)
+
+# Make exports every variable given on the command line (or found in the environment) to every
+# recipe, sub-makes included, and `docker compose build` interpolates the whole compose.yaml:
+# `make sweep CPUS=0.5,1` is a list to the sweep but a parse error in Compose's `cpus:` field,
+# and a stray THREAD_LIMIT would silently reconfigure a variant. So the lab's settings are never
+# exported; a target that uses them passes them on by name: the sweep as loadlab options,
+# `up` and `serve` as an environment prefix (env_of). Infrastructure (IMAGE_TAG, BASE_IMAGE,
+# COMPOSE_PROJECT_NAME, the *_PORT variables) is still exported, builds and tests need it.
+SWEEP_VARS := PROFILE VARIANTS ENDPOINTS CPUS LOAD USERS RATES ARRIVALS MAX_IN_FLIGHT SAMPLES \
+  DURATION WARMUP REPEATS WORK_SECONDS CPU_ITERATIONS THREAD_LIMIT EXECUTOR_WORKERS WORKERS \
+  LIMIT_CONCURRENCY MAX_FAILURE_RATIO LOCUST_WORKERS OUT RESUME RUN_ID YES
+SERVICE_VARS := WORK_SECONDS CPU_ITERATIONS THREAD_LIMIT EXECUTOR_WORKERS PROCESS_WORKERS \
+  WORKERS LIMIT_CONCURRENCY SERVER HOST PORT
+# What compose.yaml interpolates per run; the driver sets these itself.
+RUN_VARS := CPUSET MEM_LIMIT LOCUST_CPUSET LOCUST_OUT LOCUST_CLASS TARGET RUN_TIME SPAWN_RATE \
+  LAB_STEPS LAB_SETTLE LAB_LOAD LAB_PATH LAB_ARRIVALS LAB_MAX_IN_FLIGHT LAB_SAMPLES
+LAB_VARS := $(sort $(SWEEP_VARS) $(SERVICE_VARS) $(RUN_VARS))
+unexport $(LAB_VARS)
+given = $(filter command line environment,$(origin $(1)))
+# $(call env_of,A B) -> A='1' B='2' for those of A, B that were given.
+env_of = $(strip $(foreach v,$(1),$(if $(call given,$(v)),$(v)='$($(v))')))
 
 .PHONY: help
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 # --- Python environment -------------------------------------------------------------------
 $(UV):
@@ -50,7 +69,8 @@ lint: venv ## ruff check and format check
 
 .PHONY: serve
 serve: venv ## run the target on 127.0.0.1:8000 with uvicorn (make serve THREAD_LIMIT=4)
-	PYTHONPATH=services $(VENV)/bin/uvicorn target.main:app --host 127.0.0.1 --port $${PORT:-8000}
+	$(call env_of,$(SERVICE_VARS)) PYTHONPATH=services \
+	  $(VENV)/bin/uvicorn target.main:app --host 127.0.0.1 --port $(or $(PORT),8000)
 
 # --- Engine and images --------------------------------------------------------------------
 .PHONY: engine
@@ -68,13 +88,14 @@ wheelhouse: $(WHEELHOUSE)/.done ## download the images' wheels on the host, from
 images: engine wheelhouse ## build the target and Locust images (offline; local base if no registry)
 	@mkdir -p $(BUILD)
 	@base=$$(BUILD_DIR=$(BUILD) scripts/base-image.sh); echo "images: base $$base"; \
-	  BASE_IMAGE=$$base docker compose --profile '*' build --quiet uvicorn locust-master
+	  TARGET_TAG=latest BASE_IMAGE=$$base docker compose --profile '*' build --quiet uvicorn locust-master
 	@docker image ls --format '{{.Repository}}:{{.Tag}} {{.ID}} {{.Size}}' 'loadlab/*'
 
 # --- Running the lab ----------------------------------------------------------------------
 .PHONY: up
 up: images ## start one variant, healthy: make up VARIANT=gunicorn CPUS=0.5 [CPUSET=0]
-	@eval "$$($(PY) -m loadlab cpus --cpus $${CPUS:-1} --cpuset "$${CPUSET:-}")"; \
+	@eval "$$($(PY) -m loadlab cpus --cpus '$(or $(CPUS),1)' --cpuset '$(CPUSET)')"; \
+	  $(call env_of,CPUS MEM_LIMIT $(SERVICE_VARS)) \
 	  docker compose --profile $(VARIANT) up --detach --wait --no-build $(VARIANT)
 	@docker compose --profile $(VARIANT) ps --format '{{.Service}} {{.Status}} {{.Ports}}'
 
@@ -85,12 +106,8 @@ down: ## stop and remove every container and network of the lab
 # --- Sweeps and reports ------------------------------------------------------------------
 # Make variables given on the command line or in the environment become CLI options:
 # make sweep USERS=10,40 CPUS=1 -> loadlab sweep --users=10,40 --cpus=1
-SWEEP_VARS := PROFILE VARIANTS ENDPOINTS CPUS USERS DURATION WARMUP REPEATS WORK_SECONDS \
-  CPU_ITERATIONS THREAD_LIMIT EXECUTOR_WORKERS WORKERS LIMIT_CONCURRENCY LOCUST_WORKERS OUT \
-  RESUME RUN_ID
 lower = $(shell echo '$(1)' | tr 'A-Z_' 'a-z-')
-given = $(filter command line environment,$(origin $(1)))
-sweep_args = $(foreach v,$(SWEEP_VARS),$(if $(call given,$(v)),--$(call lower,$(v))='$($(v))'))
+sweep_args = $(strip $(foreach v,$(SWEEP_VARS),$(if $(call given,$(v)),--$(call lower,$(v))='$($(v))')))
 
 .PHONY: sweep
 sweep: venv ## the main job: sweep variants x endpoints x CPU limits x users, write reports/<run-id>
@@ -116,11 +133,17 @@ baseline: venv ## record a run as the nightly baseline (baseline/, committed): m
 	@test -n "$${RUN:-}" || { echo "error: give RUN=<run dir>" >&2; exit 2; }
 	$(PY) -m loadlab baseline "$$RUN"
 
+# STORE: the folder of baselines per machine and history (CI keeps it in actions/cache);
+# REBASELINE=1 (or true): make this night its machine's baseline, accepting what it measured.
+nightly_args = $(if $(STORE),--store='$(STORE)') $(if $(THRESHOLD),--threshold=$(THRESHOLD)) \
+  $(if $(P95_THRESHOLD),--p95-threshold=$(P95_THRESHOLD)) \
+  $(if $(filter 1 true yes,$(REBASELINE)),--rebaseline)
+
 .PHONY: nightly
-nightly: venv ## what the scheduled job runs: nightly sweep, then gate on baseline/
+nightly: venv ## what the scheduled job runs: nightly sweep, then the gate against this machine's baseline
 	@$(PY) -m loadlab nightly --dry-run $(sweep_args)
 	@$(MAKE) images
-	$(PY) -m loadlab nightly $(sweep_args) $(if $(THRESHOLD),--threshold=$(THRESHOLD))
+	$(PY) -m loadlab nightly $(sweep_args) $(nightly_args)
 
 # --- Tests --------------------------------------------------------------------------------
 .PHONY: browser
@@ -133,5 +156,24 @@ browser: ## headless Chromium for the report test (from Debian, as root, when mi
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 .PHONY: test
-test: lint engine images browser ## the test suite: lint, service physics, driver logic, real containers
+test: lint engine images images-py313 browser ## the test suite: lint, service physics, driver logic, real containers
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# --- A Python 3.13 target (the cpu_count axis: 3.13 sizes pools from os.process_cpu_count) --
+# Same Dockerfile, other base (Debian trixie's python3 is 3.13) and cp313 wheels from uv.lock.
+# The context is exactly the files the image copies, streamed as a tar, so .dockerignore (kept
+# to the 3.11 build's files) needs no entry for this wheelhouse. Run it: TARGET_TAG=py3.13.
+PY313_WHEELS := $(WHEELHOUSE)/service-py313
+
+$(PY313_WHEELS)/.done: uv.lock scripts/wheelhouse.sh | $(UV)
+	UV=$(UV) PYTHON_VERSION=3.13 scripts/wheelhouse.sh $(WHEELHOUSE) service
+	touch $@
+
+.PHONY: images-py313
+images-py313: engine $(PY313_WHEELS)/.done ## build loadlab/target:py3.13 (Python 3.13, offline)
+	@mkdir -p $(BUILD)
+	@base=$$(BUILD_DIR=$(BUILD) scripts/base-image.sh 3.13); echo "images-py313: base $$base"; \
+	  tar -cf - services/Dockerfile services/target/*.py $(PY313_WHEELS) \
+	  | docker build --quiet -f services/Dockerfile --build-arg BASE_IMAGE=$$base \
+	      --build-arg WHEELHOUSE=$(PY313_WHEELS) -t loadlab/target:py3.13 - >/dev/null
+	@docker image ls --format '{{.Repository}}:{{.Tag}} {{.ID}} {{.Size}}' loadlab/target:py3.13

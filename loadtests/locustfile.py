@@ -1,96 +1,333 @@
-"""The lab's load: one closed-loop Locust user class per endpoint of the target.
+"""The lab's load: a closed-loop Locust user class per endpoint, and one open-loop class.
 
 Pick a class by name on the command line (``locust -f locustfile.py IoSync``); ``--list``
 shows them all. Users wait for each answer and ask again at once (no think time), which is
 the closed loop the lab's model assumes: throughput = min(users, pool) / service time.
 
-Besides Locust's own CSV and HTML reports, every worker writes its raw samples (one row per
-request: end time, response time, outcome) to $LAB_SAMPLES_DIR when the test stops, so the
-lab computes exact statistics over its measured window, warmup excluded.
+With $LAB_STEPS set (``10x14,40x14``: users x seconds), the master steps the user count
+through one run (a load shape) and records when each step really began (steps.json), so the
+driver measures several user counts for the price of one Locust start.
+
+With $LAB_LOAD=open the class is ``OpenLoop``: one user per worker sends its share of each
+step's rate (steps are requests a second x seconds) at intended times (loadlab.arrivals) to
+$LAB_PATH, never waiting for answers, with at most $LAB_MAX_IN_FLIGHT requests in flight (a
+send beyond that is counted as dropped, not delayed). It records, per half second, HdrHistograms
+of the latency from the intended send time (what a user of the service sees), from the actual
+send (what the server took) and of the send lag between them: memory stays bounded however long
+the run (raw samples only with $LAB_SAMPLES=1).
+
+Besides Locust's own CSV and HTML reports, every closed-loop worker writes its raw samples (one
+row per request: the user that sent it, start and end time, response time, outcome) to
+$LAB_SAMPLES_DIR when the test stops; the driver computes its statistics from those. The
+endpoint table and the step format come from the driver's own modules (loadlab.endpoints,
+loadlab.offered), copied into the image, so the two sides cannot disagree.
 """
 
 from __future__ import annotations
 
 import csv
+import itertools
+import json
 import os
 import socket
 import time
 from pathlib import Path
 
 import gevent
-from locust import FastHttpUser, constant, events, task
+from locust import FastHttpUser, LoadTestShape, constant, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
-# endpoint path -> user class name; the driver relies on this mapping (loadlab.endpoints).
-ENDPOINTS = {
-    "io/async": "IoAsync",
-    "io/sync": "IoSync",
-    "io/threadpool": "IoThreadpool",
-    "io/executor-default": "IoExecutorDefault",
-    "io/executor-custom": "IoExecutorCustom",
-    "io/blocking-in-async": "IoBlockingInAsync",
-    "cpu/sync": "CpuSync",
-    "cpu/async": "CpuAsync",
-    "cpu/process": "CpuProcess",
-    "background/sync": "BackgroundSync",
-    "background/async": "BackgroundAsync",
-    "health": "Health",
-}
+from loadlab import arrivals, histograms, offered
+from loadlab.endpoints import ENDPOINTS
 
-_samples: list[tuple[float, float, str]] = []
+LOAD = os.environ.get(offered.LOAD_VARIABLE, "closed")
+
+_samples: list[tuple[str, float, float, float, str]] = []
+_user_ids = itertools.count(1)
+_HOST = f"{socket.gethostname()}-{os.getpid()}"
 
 
 def _user_class(path: str, name: str) -> type[FastHttpUser]:
+    def on_start(self: FastHttpUser) -> None:
+        # Unique across workers: the driver's throughput estimator follows each user's own loop.
+        self.lab_id = f"{_HOST}-{next(_user_ids)}"
+
+    def context(self: FastHttpUser) -> dict:
+        return {"lab_user": self.lab_id}
+
     def hit(self: FastHttpUser) -> None:
-        self.client.get("/" + path, name="/" + path)
+        # The loop is the task: Locust's wait() between tasks is a gevent.sleep(0), which after
+        # an idle moment costs about a millisecond (libev's shortest epoll timeout), client
+        # time inside every cycle. Locust stops the user by killing this greenlet.
+        while True:
+            self.client.get("/" + path, name="/" + path)
 
     doc = f"Closed-loop user hitting GET /{path}."
-    return type(
-        name,
-        (FastHttpUser,),
-        {"wait_time": constant(0), "tasks": [task(hit)], "__doc__": doc, "__module__": __name__},
-    )
+    attributes = {
+        "wait_time": constant(0),
+        "tasks": [task(hit)],
+        "on_start": on_start,
+        "context": context,
+        "__doc__": doc,
+        "__module__": __name__,
+    }
+    return type(name, (FastHttpUser,), attributes)
 
 
-for _path, _name in ENDPOINTS.items():
-    globals()[_name] = _user_class(_path, _name)
+for _endpoint in ENDPOINTS.values():
+    globals()[_endpoint.locust_class] = _user_class(_endpoint.path, _endpoint.locust_class)
 
 
 @events.request.add_listener
-def _record(response_time: float, exception: BaseException | None = None, **_: object) -> None:
-    error = "" if exception is None else type(exception).__name__ + ": " + str(exception)[:120]
-    _samples.append((time.time(), response_time, error))
+def _record(
+    response_time: float,
+    start_time: float,
+    context: dict,
+    exception: BaseException | None = None,
+    **_: object,
+) -> None:
+    if LOAD == "open":
+        return  # the open loop records into histograms itself, from the intended send time
+    error = _error_text(exception)
+    _samples.append((context.get("lab_user", ""), start_time, time.time(), response_time, error))
 
 
-@events.test_start.add_listener
-def _schedule_reset(environment, **_: object) -> None:
-    # Locust's own report should cover the measured window too, not the warmup.
-    warmup = float(os.environ.get("LAB_WARMUP", "0"))
-    if warmup > 0 and isinstance(environment.runner, MasterRunner):
-        gevent.spawn_later(warmup, _reset_everywhere, environment)
+def _error_text(exception: BaseException | None) -> str:
+    return "" if exception is None else type(exception).__name__ + ": " + str(exception)[:120]
 
 
-def _reset_everywhere(environment) -> None:
-    environment.runner.stats.reset_all()
-    environment.runner.send_message("lab_reset_stats")
+if os.environ.get(offered.STEPS_VARIABLE) and LOAD == "closed":
+
+    class Steps(LoadTestShape):
+        """The driver's steps, in order; each new user count is spawned at once.
+
+        A step is stretched while its measured mean latency says the window would hold too
+        few queue cycles for an interval (offered.step_length): measured, never predicted."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            steps = offered.decode(os.environ[offered.STEPS_VARIABLE])
+            self.stepper = offered.Stepper(steps, float(os.environ.get(offered.SETTLE_VARIABLE, 0)))
+            self.mark: tuple[int, int, float] = (-1, 0, 0.0)  # step, requests, total ms then
+
+        def tick(self) -> tuple[int, float] | None:
+            level = self.stepper.tick(time.time(), self._mean_latency())
+            # New users join over about a second: spread over several service times, so their
+            # answers do not arrive in one batch that each worker must then work through in
+            # turn (that wait is client time inside every cycle, and breaks Little's law).
+            return None if level is None else (int(level), float(level))
+
+        def _mean_latency(self) -> float | None:
+            """Mean latency (s) of what completed since the current step began."""
+            total = self.runner.stats.total
+            index = len(self.stepper.times) - 1
+            if index != self.mark[0]:
+                self.mark = (index, total.num_requests, total.total_response_time)
+            done = total.num_requests - self.mark[1]
+            return (total.total_response_time - self.mark[2]) / done / 1000 if done else None
+
+
+class Recorder:
+    """One worker's open-loop record: per half second (by when it happened), counts and
+    HdrHistograms, encoded as soon as the half second is over, so memory stays bounded."""
+
+    def __init__(self, t0: float, keep_samples: bool) -> None:
+        self.t0 = t0
+        self.index: int | None = None
+        self.current: dict = {}
+        self.closed: list[dict] = []
+        self.errors: dict[str, int] = {}
+        self.samples: list[tuple[float, float, float, float, str]] | None = (
+            [] if keep_samples else None
+        )
+
+    def _at(self, when: float) -> dict:
+        index = int((when - self.t0) // offered.INTERVAL)
+        if index != self.index:
+            self._close()
+            self.index = index
+            self.current = {"index": index, "sent": 0, "dropped": 0, "ok": 0, "failed": 0,
+                            "incomplete": 0, "corrected": histograms.make(),
+                            "uncorrected": histograms.make(), "lag": histograms.make()}  # fmt: skip
+        return self.current
+
+    def _close(self) -> None:
+        if self.index is None:
+            return
+        done = dict(self.current)
+        for name in ("corrected", "uncorrected", "lag"):
+            done[name] = histograms.encode(done[name])
+        self.closed.append(done)
+        self.index = None
+
+    def sent(self, intended: float, actual: float) -> None:
+        interval = self._at(actual)
+        interval["sent"] += 1
+        histograms.record(interval["lag"], actual - intended)
+
+    def dropped(self, intended: float) -> None:
+        self._at(intended)["dropped"] += 1
+
+    def done(self, intended: float, sent: float, end: float, error: str) -> None:
+        interval = self._at(end)
+        interval["failed" if error else "ok"] += 1
+        if error:
+            self.errors[error] = self.errors.get(error, 0) + 1
+        else:
+            histograms.record(interval["corrected"], end - intended)
+            histograms.record(interval["uncorrected"], end - sent)
+        if self.samples is not None:
+            self.samples.append((intended, sent, end, (end - sent) * 1000, error))
+
+    def finish(self, now: float, in_flight: dict[int, tuple[float, float]]) -> dict:
+        """Requests still unanswered count as incomplete, their latency at least ``now - sent``."""
+        interval = self._at(now)
+        for intended, sent in in_flight.values():
+            interval["incomplete"] += 1
+            histograms.record(interval["corrected"], now - intended)
+            histograms.record(interval["uncorrected"], now - sent)
+        self._close()
+        return {"t0": self.t0, "interval": offered.INTERVAL, "intervals": self.closed,
+                "errors": self.errors}  # fmt: skip
+
+
+_open: dict = {"t0": None, "workers": None, "recorder": None, "in_flight": {}}
+
+
+def _sleep_until(when: float) -> None:
+    """gevent's timers wake through epoll, whose timeout is whole milliseconds rounded up, so a
+    plain sleep sends up to a millisecond late; sleep to within SPIN of the intended time, then
+    yield to the other greenlets (the answers coming in) until it has come."""
+    delay = when - time.time()
+    if delay > SPIN:
+        gevent.sleep(delay - SPIN)
+    while time.time() < when:
+        gevent.sleep(0)
+
+
+SPIN = 0.001
+
+
+class OpenLoop(FastHttpUser):
+    """Sends this worker's share of each step's rate to $LAB_PATH at the intended times."""
+
+    wait_time = constant(0)
+    # Every request in flight needs a connection of its own.
+    concurrency = int(os.environ.get(offered.IN_FLIGHT_VARIABLE, "1000"))
+
+    @task
+    def drive(self) -> None:
+        while _open["t0"] is None:
+            gevent.sleep(0.01)
+        t0, workers = _open["t0"], _open["workers"]
+        recorder = _open["recorder"] = Recorder(t0, os.environ.get(offered.SAMPLES_VARIABLE) == "1")
+        index = getattr(self.environment.runner, "worker_index", 0) % workers
+        steps = offered.decode(os.environ[offered.STEPS_VARIABLE])
+        kind = os.environ.get(offered.ARRIVALS_VARIABLE, "uniform")
+        ids = itertools.count()
+        for step in offered.planned_times(steps, t0):
+            for intended in arrivals.worker_schedule(step.level, workers, index, step.start,
+                                                     step.end - step.start, kind,
+                                                     seed=f"{t0}:{step.index}"):  # fmt: skip
+                _sleep_until(intended)
+                if len(_open["in_flight"]) >= self.concurrency:
+                    recorder.dropped(intended)
+                    continue
+                gevent.spawn(self._send, next(ids), intended, recorder)
+        gevent.sleep(offered.OPEN_TAIL * 10)  # the master ends the run
+
+    def _send(self, key: int, intended: float, recorder: Recorder) -> None:
+        sent = time.time()
+        _open["in_flight"][key] = (intended, sent)
+        recorder.sent(intended, sent)
+        path = "/" + os.environ[offered.PATH_VARIABLE]
+        error = ""
+        try:
+            with self.client.get(path, name=path, catch_response=True) as response:
+                if response.status_code != 200:
+                    error = f"HTTP {response.status_code}: {str(response.error)[:100]}"
+        except Exception as exc:  # a request must never kill the schedule
+            error = _error_text(exc)
+        _open["in_flight"].pop(key, None)
+        recorder.done(intended, sent, time.time(), error)
+
+
+if os.environ.get(offered.STEPS_VARIABLE) and LOAD == "open":
+
+    class OpenSteps(LoadTestShape):
+        """One OpenLoop user per worker, from an announced start time to the last step's end."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.steps = offered.decode(os.environ[offered.STEPS_VARIABLE])
+            self.t0: float | None = None
+            self.workers = 0
+
+        def tick(self) -> tuple[int, float] | None:
+            now = time.time()
+            if self.t0 is None:
+                self.workers = max(self.runner.worker_count, 1)
+                self.t0 = now + offered.OPEN_START_DELAY
+                self.runner.send_message("lab_t0", {"t0": self.t0, "workers": self.workers})
+            end = self.t0 + sum(s.seconds for s in self.steps) + offered.OPEN_TAIL
+            return (self.workers, float(self.workers)) if now < end else None
+
+        @property
+        def times(self) -> list[offered.StepTimes]:
+            return offered.planned_times(self.steps, self.t0 or 0.0)
 
 
 @events.init.add_listener
 def _on_init(environment, **_: object) -> None:
     if isinstance(environment.runner, WorkerRunner):
-        environment.runner.register_message(
-            "lab_reset_stats", lambda *_a, **_k: environment.runner.stats.reset_all()
-        )
+
+        def start(environment, msg, **_kw: object) -> None:
+            _open["t0"], _open["workers"] = msg.data["t0"], msg.data["workers"]
+
+        environment.runner.register_message("lab_t0", start)
 
 
 @events.test_stop.add_listener
-def _write_samples(environment, **_: object) -> None:
-    out = os.environ.get("LAB_SAMPLES_DIR")
-    if not out or isinstance(environment.runner, MasterRunner):
+def _write_results(environment, **_: object) -> None:
+    if isinstance(environment.runner, MasterRunner):
+        _write_step_times(environment)
         return
-    path = Path(out) / f"samples-{socket.gethostname()}-{os.getpid()}.csv"
+    out = os.environ.get("LAB_SAMPLES_DIR")
+    if not out:
+        return
+    if LOAD == "open":
+        _write_open(Path(out))
+        return
+    path = Path(out) / f"samples-{_HOST}.csv"
     with path.open("w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["end_time", "response_ms", "error"])
-        writer.writerows((f"{t:.6f}", f"{ms:.3f}", e) for t, ms, e in _samples)
+        writer.writerow(["user", "start_time", "end_time", "response_ms", "error"])
+        writer.writerows(
+            (u, f"{s:.6f}", f"{e:.6f}", f"{ms:.3f}", err) for u, s, e, ms, err in _samples
+        )
     _samples.clear()
+
+
+def _write_open(out: Path) -> None:
+    recorder: Recorder | None = _open["recorder"]
+    if recorder is None:
+        return
+    record = recorder.finish(time.time(), _open["in_flight"])
+    (out / f"{offered.HISTOGRAMS_PREFIX}{_HOST}.json").write_text(json.dumps(record))
+    if recorder.samples is not None:
+        with (out / f"open-samples-{_HOST}.csv").open("w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["intended", "sent", "end", "response_ms", "error"])
+            writer.writerows(recorder.samples)
+
+
+def _write_step_times(environment) -> None:
+    shape = environment.shape_class
+    csv_prefix = os.environ.get("LOCUST_CSV")
+    stepper = getattr(shape, "stepper", None)
+    if stepper is not None:
+        stepper.close(time.time())
+    times = stepper.times if stepper is not None else getattr(shape, "times", None)
+    if not csv_prefix or not times:
+        return
+    offered.save_step_times(str(Path(csv_prefix).parent / offered.STEPS_FILE), times)

@@ -25,9 +25,13 @@ class Line:
     points: Sequence[tuple[float, float]]
     colour: str
     dashed: bool = False
+    errors: Sequence[tuple[float, float, float]] = ()  # (x, low, high): 95 % intervals
+    dotted: bool = False  # a second measured quantity of the same series (e.g. uncorrected)
 
     @property
     def kind(self) -> str:
+        if self.dotted:
+            return "measured secondary"
         return "predicted" if self.dashed else "measured"
 
 
@@ -72,7 +76,8 @@ def line_chart(
     """An ``<svg class="chart">`` of ``lines``; ``legend`` adds one row per label underneath."""
     drawn = [line for line in lines if line.points]
     x_ticks = nice_ticks(max((x for ln in drawn for x, _ in ln.points), default=0))
-    y_ticks = nice_ticks(max((y for ln in drawn for _, y in ln.points), default=0))
+    highs = [high for ln in drawn for _, _, high in ln.errors]
+    y_ticks = nice_ticks(max([*(y for ln in drawn for _, y in ln.points), *highs], default=0))
     labels = list(dict.fromkeys(line.label for line in drawn)) if legend else []
     total = height + 18 * len(labels)
     frame = Frame(x_ticks[-1], y_ticks[-1], width, height)
@@ -133,17 +138,31 @@ def _polyline(frame: Frame, line: Line, x_label: str, y_label: str) -> str:
     points = sorted(line.points)
     coords = " ".join(f"{frame.x(x)},{frame.y(y)}" for x, y in points)
     dash = f' stroke-dasharray="{DASH}"' if line.dashed else ""
+    dash = ' stroke-dasharray="2 3"' if line.dotted else dash
     what = f"{line.label} (model)" if line.dashed else line.label
     out = [
         f'<polyline class="{line.kind}" points="{coords}" fill="none" '
         f'stroke="{escape(line.colour)}"{dash}><title>{escape(what)}</title></polyline>'
     ]
+    out += [_error_bar(frame, line.colour, x, low, high) for x, low, high in line.errors]
     # Markers on the model too: a lone predicted point would otherwise draw nothing at all.
     out += [
         _dot(frame, line, x, y, f"{what}\n{x_label} {_number(x)}: {y:.1f} {y_label}")
         for x, y in points
     ]
     return "\n".join(out)
+
+
+def _error_bar(frame: Frame, colour: str, x: float, low: float, high: float) -> str:
+    """A vertical bar with caps: the 95 % interval of one measured value."""
+    px, top, bottom = frame.x(x), frame.y(high), frame.y(low)
+    colour = escape(colour)
+    return (
+        f'<g class="ci" stroke="{colour}"><title>95 % interval: {low:.1f} to {high:.1f}</title>'
+        f'<line x1="{px}" y1="{top}" x2="{px}" y2="{bottom}"/>'
+        f'<line x1="{px - 3}" y1="{top}" x2="{px + 3}" y2="{top}"/>'
+        f'<line x1="{px - 3}" y1="{bottom}" x2="{px + 3}" y2="{bottom}"/></g>'
+    )
 
 
 def _dot(frame: Frame, line: Line, x: float, y: float, tooltip: str) -> str:
@@ -193,4 +212,5 @@ svg.chart .tick { fill: #444; }
 svg.chart .label { fill: #222; }
 svg.chart polyline { stroke-width: 2; stroke-linejoin: round; }
 svg.chart polyline.predicted { stroke-width: 1.5; opacity: 0.85; }
+svg.chart g.ci line { stroke-width: 1.2; }
 """

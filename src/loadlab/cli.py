@@ -12,15 +12,18 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import compare, nightly, report, runs
+from . import compare, lock, nightly, report, runs
 from . import cpus as cpus_mod
-from .config import SweepConfig, settings_help
+from .config import SweepConfig, new_run_id, settings_help
 from .errors import ConfigError, LabError
 from .results import Run
-from .stack import Stack
+from .stack import ROOT, Stack
 
 
 def _cmd_cpus(args: argparse.Namespace) -> int:
+    # `make up` starts here: a variant brought up under a running sweep would share its cores.
+    with lock.hold(ROOT, "up (check)"):
+        pass
     placement = cpus_mod.place(args.cpus, target_cpuset=args.cpuset or None)
     print(f"export CPUSET={placement.target_cpuset} LOCUST_CPUSET={placement.locust_cpuset}")
     print(f"# {placement.note()}", file=sys.stderr)
@@ -35,14 +38,20 @@ def _sweep_config(args: argparse.Namespace) -> SweepConfig:
 def _measure(args: argparse.Namespace) -> runs.Outcome | int:
     """Validate, then sweep; an int is an exit status that ends the command early."""
     plan = runs.plan_for(_sweep_config(args))  # ConfigError here: nothing has started
-    if args.dry_run:
-        print(runs.describe(plan))
-        return 0
-    stack = Stack()
-    runs.preflight(stack)
-    outcome = runs.execute(plan, stack)
+    what = f"{args.command} {plan.config.resume or plan.config.out / new_run_id(plan.config)}"
+    with lock.hold(ROOT, what):  # a second lab in this checkout is refused, even its dry run
+        if args.dry_run:
+            print(runs.describe(plan))
+            return 0
+        stack = Stack()
+        runs.preflight(stack)
+        outcome = runs.execute(plan, stack)
     where = outcome.run.directory
     print(f"report: {where / 'index.html'}")
+    eff = outcome.run.metadata.get("efficiency") or {}
+    if eff.get("overhead") is not None:
+        print(f"efficiency: {eff['measured_s']:.0f} s measured in {eff['wall_s']:.0f} s of wall "
+              f"time (overhead {eff['overhead']:.0%})")  # fmt: skip
     if outcome.interrupted:
         print(f"interrupted: finish with `make sweep RESUME={where}`", file=sys.stderr)
         return 130
@@ -53,32 +62,54 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     outcome = _measure(args)
     if isinstance(outcome, int):
         return outcome
-    if outcome.failed:
+    if outcome.not_ok:
         where = outcome.run.directory / "index.html"
-        print(f"error: {outcome.failed} point(s) failed; see {where}", file=sys.stderr)
+        counts = ", ".join(f"{n} {status}" for status, n in sorted(outcome.not_ok.items()))
+        print(f"error: points not ok ({counts}); see {where}", file=sys.stderr)
         return 1
     return 0
 
 
 def _cmd_nightly(args: argparse.Namespace) -> int:
-    outcome = _measure(args)
-    if isinstance(outcome, int):
-        return outcome
-    verdict = nightly.judge(outcome.run, Path(args.baseline), args.threshold)
+    """Exit 0: passed or a new baseline; 1: a confirmed regression or a failed point;
+    3: no comparison possible (the summary says why and how to re-baseline)."""
+    import os  # local: this function is its only user
+
+    from . import nightly_report
+
+    if args.judge:  # a finished run, e.g. a recorded one: no lab, so nothing re-measured
+        run, remeasure = Run.load(Path(args.judge)), None
+    else:
+        outcome = _measure(args)
+        if isinstance(outcome, int):
+            return outcome
+        run, remeasure = outcome.run, None  # lead: the sweep's re-measurement callback here
+    verdict = nightly.gate(run, Path(args.store), committed=Path(args.baseline),
+                           threshold=args.threshold, p95_threshold=args.p95_threshold,
+                           remeasure=remeasure, rebaseline=args.rebaseline)  # fmt: skip
     print(verdict.markdown)
-    print(f"summary: {outcome.run.directory / nightly.SUMMARY}")
+    print(f"summary: {run.directory / nightly.SUMMARY}")
+    if os.environ.get("GITHUB_ACTIONS") == "true":  # notices and errors on the job page
+        for line in nightly_report.annotations(verdict):
+            print(line)
     if not verdict.comparable:
         print("error: no comparable baseline; see the summary", file=sys.stderr)
         return 3
-    return 0 if verdict.passed else 1
+    if not verdict.passed:
+        print(f"error: the nightly gate failed; see {run.directory / nightly.SUMMARY}",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    return 0
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
+    from . import compare_report  # local: this function is its only user
+
     a, b = Run.load(Path(args.a)), Run.load(Path(args.b))
     given = {"threshold": args.threshold, "p95_threshold": args.p95_threshold}
     result = compare.compare(a, b, force=args.force, **{k: v for k, v in given.items() if v})
-    print(compare.to_markdown(result))
-    print(f"html: {compare.write(result, Path(args.b))}", file=sys.stderr)
+    print(compare_report.to_markdown(result))
+    print(f"html: {compare_report.write(result, Path(args.b))}", file=sys.stderr)
     return 0
 
 
@@ -98,8 +129,9 @@ def _add_sweep(sub: argparse._SubParsersAction, name: str, help: str) -> argpars
     p = sub.add_parser(name, help=help)
     for name, doc, default in settings_help():
         hint = f" (default: {default})" if default is not None else ""
+        flag = {"nargs": "?", "const": "1"} if name == "yes" else {}  # --yes alone means 1
         p.add_argument(
-            "--" + name.replace("_", "-"), dest=name, metavar=name.upper(), help=doc + hint
+            "--" + name.replace("_", "-"), dest=name, metavar=name.upper(), help=doc + hint, **flag
         )
     p.add_argument("--dry-run", action="store_true", help="validate and print the plan only")
     return p
@@ -120,8 +152,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p = _add_sweep(sub, "nightly", "sweep (profile nightly) and gate on the baseline")
     p.set_defaults(func=_cmd_nightly, profile="nightly")
-    p.add_argument("--baseline", default=str(nightly.BASELINE), help="the reference run")
-    p.add_argument("--threshold", type=_threshold, help="minimum change that counts")
+    p.add_argument("--baseline", default=str(nightly.BASELINE), help="the committed reference")
+    p.add_argument("--store", default=str(nightly.STORE), help="baselines per machine, history")
+    p.add_argument("--threshold", type=_threshold, help="minimum rps change that counts")
+    p.add_argument("--p95-threshold", type=_threshold, help="minimum p95 change that counts")
+    p.add_argument("--rebaseline", action="store_true", help="make this night the baseline")
+    p.add_argument("--judge", metavar="RUN", help="gate this finished run instead of sweeping")
     p = sub.add_parser("compare", help="compare run B with reference run A")
     p.add_argument("a", help="the reference run directory")
     p.add_argument("b", help="the run directory to judge; compare.html is written here")

@@ -37,10 +37,13 @@ class Progress:
         self.done += 1
         self.show(label)
 
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
     def close(self) -> None:
         if self.tty:
             self.stream.write("\n")
-        elapsed = time.monotonic() - self.started
+        elapsed = self.elapsed()
         self.stream.write(f"{self.done}/{self.total} points in {_clock(elapsed)}\n")
         self.stream.flush()
 

@@ -18,7 +18,8 @@ from urllib.parse import quote
 
 from . import charts
 from .charts import Line
-from .results import STATUSES, SUMMARY_COLUMNS, PointResult, Run
+from .quality import STATUSES
+from .results import SUMMARY_COLUMNS, PointResult, Run
 
 Series = tuple[str, str]  # (variant, endpoint)
 
@@ -26,15 +27,37 @@ Series = tuple[str, str]  # (variant, endpoint)
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf")  # fmt: skip
 
-# (title, key in stats, key in prediction, y label). The model predicts a mean only; on the
-# percentile charts it is a reference line, not a prediction of that percentile.
+# (title, key in stats, key in prediction, y label, key of the 95 % interval). The model
+# predicts a mean only; on the percentile charts it is a reference line, not a prediction.
 CHARTS = (
-    ("Throughput", "rps", "rps", "requests/s"),
-    ("Mean latency", "mean_ms", "mean_ms", "ms"),
-    ("p50 latency", "p50_ms", "mean_ms", "ms"),
-    ("p95 latency", "p95_ms", "mean_ms", "ms"),
-    ("p99 latency", "p99_ms", "mean_ms", "ms"),
+    ("Throughput", "rps", "rps", "requests/s", "rps_ci"),
+    ("Mean latency", "mean_ms", "mean_ms", "ms", "mean_ci"),
+    ("p50 latency", "p50_ms", "mean_ms", "ms", None),
+    ("p95 latency", "p95_ms", "mean_ms", "ms", "p95_ci"),
+    ("p99 latency", "p99_ms", "mean_ms", "ms", None),
 )
+
+# The open loop (x: offered requests/s): the hockey stick. (title, measured, dotted second
+# measurement, model key, unit, interval key)
+OPEN_CHARTS = (
+    ("Throughput", "rps", None, "rps", "requests/s", "rps_ci"),
+    ("p50 latency (dotted: from the actual send)", "p50_ms", "p50_uncorrected_ms", "p50_ms",
+     "ms", None),
+    ("p99 latency (dotted: from the actual send)", "p99_ms", "p99_uncorrected_ms", "p99_ms",
+     "ms", None),
+    ("Dropped sends", "dropped", None, None, "sends", None),
+)  # fmt: skip
+
+OPEN_HOW_TO_READ = """\
+Open-loop panels (x: the offered rate, requests a second across all workers, sent at intended
+times whatever the answers do). Latency is measured from the <i>intended</i> send time, what a
+user of the service sees; the dotted line is the same from the actual send, what a closed-loop
+tool would report. Dashed lines are the open-loop model: below the pool's capacity P/S the
+throughput equals the offered rate and (uniform arrivals) latency is S, Poisson arrivals queue
+as M/D/c (exact, Crommelin/Franx); above capacity the throughput flattens at P/S (the capacity
+line) and the backlog grows at (rate - P/S) a second, so latency climbs through the window:
+such points never settle and are drawn but marked unsteady in the table. Dropped sends are
+requests the in-flight cap (MAX_IN_FLIGHT) refused."""
 
 HOW_TO_READ = """\
 Each panel is one CPU limit (the container's CPU quota). Solid lines with dots are measured:
@@ -45,8 +68,11 @@ threads (read from /runtime in the container) whose work takes S seconds, comple
 <b>mean latency = U / throughput</b>. Where a measured line leaves its dashed line, something
 other than the pool is the bottleneck (CPU, the event loop, load shedding). The model covers the
 /io endpoints only, so cpu and background series have no dashed line; on the percentile charts
-the dashed line is the model's <i>mean</i>, for reference. Failed and pending points are in the
-table below but not in the charts."""
+the dashed line is the model's <i>mean</i>, for reference. Vertical bars are 95 % confidence
+intervals (batch means over the window). Each window starts where the measured series settled
+(MSER-5 and one full turnover of the users), never where the model says. Only <i>ok</i> points
+are drawn: failed, failing, harness-bound, unsteady and pending points are in the table below
+with the reason."""
 
 
 def render(run: Run) -> Path:
@@ -91,10 +117,18 @@ def _header(run: Run) -> str:
     started, finished = _span(run)
     facts = [("profile", run.config.get("profile")), ("started", started),
              ("finished", finished), ("points", len(run.points))]  # fmt: skip
+    eff = run.metadata.get("efficiency") or {}
+    if eff.get("overhead") is not None:
+        facts.append(("measured", f"{eff['measured_s']:.0f} s of {eff['wall_s']:.0f} s "
+                                  f"(overhead {eff['overhead']:.0%})"))  # fmt: skip
     line = " · ".join(f"{k} <b>{escape(_plain(v))}</b>" for k, v in facts)
     note = ""
+    untrusted = sum(n for status, n in counts.items() if status not in ("ok", "pending"))
+    if untrusted:
+        note += (f"<p class='warn'>{untrusted} point(s) are not ok: their numbers are shown in "
+                 "the table with the reason, never as results.</p>")  # fmt: skip
     if counts["pending"]:
-        note = (
+        note += (
             "<p class='warn'>Some points are still pending: the run was interrupted or is "
             "in progress. Resume it to fill them in.</p>"
         )
@@ -118,6 +152,8 @@ def _span(run: Run) -> tuple[str | None, str | None]:
 def _panel(run: Run, cpus: float, colours: dict[Series, str]) -> str:
     results = [r for r in run.points.values() if r.point.cpus == cpus]
     series = list(dict.fromkeys(_series(r) for r in results))
+    if any(r.point.rate is not None for r in results):
+        return _open_panel(results, series, cpus, colours)
     ok = [r for r in results if r.status == "ok"]
     figures = "\n".join(_chart(ok, series, colours, spec) for spec in CHARTS)
     left_out = Counter(r.status for r in results if r.status != "ok")
@@ -129,25 +165,66 @@ def _panel(run: Run, cpus: float, colours: dict[Series, str]) -> str:
     )
 
 
+def _open_panel(results: list[PointResult], series: list[Series], cpus: float,
+                colours: dict[Series, str]) -> str:  # fmt: skip
+    # Beyond capacity no point settles: the hockey stick needs them, marked in the table.
+    drawn = [r for r in results if r.stats and r.status in ("ok", "unsteady")]
+    figures = []
+    for title, key, second, model_key, unit, interval in OPEN_CHARTS:
+        lines = []
+        for s in series:
+            mine = [r for r in drawn if _series(r) == s]
+            errors = _intervals(mine, interval) if interval else []
+            lines.append(Line(_label(s), _averaged(mine, "stats", key), colours[s], False, errors))
+            if second:
+                lines.append(Line(_label(s), _averaged(mine, "stats", second), colours[s],
+                                  dotted=True))  # fmt: skip
+            if model_key:
+                lines.append(Line(_label(s), _averaged(mine, "prediction", model_key),
+                                  colours[s], True))  # fmt: skip
+        figures.append(charts.line_chart(lines, title=title, x_label="offered requests/s",
+                                         y_label=unit))  # fmt: skip
+    left_out = Counter(r.status for r in results if r not in drawn)
+    note = ", ".join(f"{n} {status}" for status, n in left_out.items())
+    note = f"<p class='warn'>Not in these charts: {note} (see the table).</p>" if note else ""
+    return (
+        f"<section class='panel'><h2>CPU limit {cpus:g}, open loop</h2>\n"
+        f"<p class='how'>{OPEN_HOW_TO_READ}</p>{_legend(series, colours)}{note}\n"
+        f"<div class='charts'>{''.join(figures)}</div></section>"
+    )
+
+
 def _chart(ok: list[PointResult], series: list[Series], colours: dict[Series, str],
-           spec: tuple[str, str, str, str]) -> str:  # fmt: skip
-    title, measured, predicted, unit = spec
+           spec: tuple[str, str, str, str, str | None]) -> str:  # fmt: skip
+    title, measured, predicted, unit, interval = spec
     lines = []
     for s in series:
         mine = [r for r in ok if _series(r) == s]
-        lines.append(Line(_label(s), _averaged(mine, "stats", measured), colours[s]))
+        errors = _intervals(mine, interval) if interval else []
+        lines.append(Line(_label(s), _averaged(mine, "stats", measured), colours[s], False, errors))
         lines.append(Line(_label(s), _averaged(mine, "prediction", predicted), colours[s], True))
     return charts.line_chart(lines, title=title, x_label="users", y_label=unit)
 
 
 def _averaged(results: list[PointResult], source: str, key: str) -> list[tuple[float, float]]:
-    """(users, value) with repeats averaged; points without the value are left out."""
-    by_users: dict[int, list[float]] = defaultdict(list)
+    """(users or rate, value) with repeats averaged; points without the value are left out."""
+    by_users: dict[float, list[float]] = defaultdict(list)
     for r in results:
         value = (getattr(r, source) or {}).get(key)
         if value is not None:
-            by_users[r.point.users].append(value)
+            by_users[r.point.level].append(value)
     return [(users, fmean(values)) for users, values in sorted(by_users.items())]
+
+
+def _intervals(results: list[PointResult], key: str) -> list[tuple[float, float, float]]:
+    """(users, low, high) per user count, repeats' bounds averaged; points without one left out."""
+    by_users: dict[float, list[tuple[float, float]]] = defaultdict(list)
+    for r in results:
+        ci = (r.stats or {}).get(key)
+        if ci:
+            by_users[r.point.level].append((ci[0], ci[1]))
+    return [(users, fmean(lo for lo, _ in cis), fmean(hi for _, hi in cis))
+            for users, cis in sorted(by_users.items())]  # fmt: skip
 
 
 def _legend(series: list[Series], colours: dict[Series, str]) -> str:
@@ -175,11 +252,12 @@ def _row(run: Run, result: PointResult) -> str:
     row = result.summary_row()
     cells = "".join(_cell(run, result, column, row[column]) for column in SUMMARY_COLUMNS)
     out = f"<tr class='{escape(result.status)}'>{cells}</tr>"
-    if result.error:
+    reason = result.error or "; ".join(result.flags)
+    if reason:
         span = len(SUMMARY_COLUMNS)
         out += (
-            f"\n<tr class='error'><td colspan='{span}'>{escape(result.point.id)}: "
-            f"{escape(result.error)}</td></tr>"
+            f"\n<tr class='error'><td colspan='{span}'>{escape(result.point.id)} "
+            f"({escape(result.status)}): {escape(reason)}</td></tr>"
         )
     return out
 
@@ -193,14 +271,16 @@ def _cell(run: Run, result: PointResult, column: str, value: object) -> str:
         classes.append("num")
     if column == "rps_error_pct" and isinstance(value, int | float) and abs(value) >= 10:
         classes.append("off")  # more than 10 % from the model: worth a look
+    if column == "little_error_pct" and isinstance(value, int | float) and abs(value) > 2:
+        classes.append("off")  # the closed loop broke Little's law: the harness set the pace
     return f"<td class='{' '.join(classes)}'>{text}</td>"
 
 
 def _point_id(run: Run, result: PointResult) -> str:
     """The id, linked to the point's Locust report when there is one, its details folded below."""
     text = _breakable(result.point.id, "__")
-    if (run.point_dir(result.point) / "report.html").exists():
-        text = f"<a href='points/{quote(result.point.id)}/report.html'>{text}</a>"
+    if result.locust_dir and (run.directory / result.locust_dir / "report.html").exists():
+        text = f"<a href='{quote(result.locust_dir)}/report.html'>{text}</a>"
     return text + _details(result)  # not a column of its own: the table is wide enough
 
 
@@ -281,6 +361,7 @@ code { font-size: 0.95em; }
 .chip { display: inline-block; padding: 1px 9px; border-radius: 10px; background: #eee; }
 .chip.ok { background: #dff3e2; } .chip.failed { background: #fbdcdc; }
 .chip.pending { background: #fff1c9; }
+.chip.failing, .chip.harness-bound, .chip.unsteady { background: #fde6c8; }
 .warn { color: #8a5a00; margin: 4px 0; }
 .how { max-width: 62em; color: #333; background: #f6f8fa; padding: 10px 14px; border-radius: 6px; }
 .panel { border-top: 1px solid #ddd; margin-top: 18px; }
@@ -305,6 +386,7 @@ table { border-collapse: collapse; font-size: 12px; }
 .points .kv dd { word-break: normal; }  /* never split a number in a narrow cell */
 .points td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .points tr.failed td { background: #fdecec; } .points tr.pending td { color: #999; }
+.points tr.failing td, .points tr.harness-bound td, .points tr.unsteady td { background: #fff4e5; }
 .points td.status { font-weight: 600; } .points tr.failed td.status { color: #b00020; }
 .points tr.error td { color: #b00020; background: #fdecec; white-space: pre-wrap; }
 .points td.off { color: #b00020; font-weight: 600; }

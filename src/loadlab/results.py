@@ -1,8 +1,10 @@
 """The results of a run on disk: run.json (the source of truth) and summary.csv.
 
 run.json is a versioned document: the configuration and matrix, the environment metadata
-(hoisted, common to every point), and one entry per measured point with the /runtime
-document read inside the container, the window statistics and the model's prediction.
+(hoisted, common to every point), and one entry per measured point with its status and the
+reasons for it (flags), the /runtime document read inside the container, the window
+statistics with their confidence intervals, the container telemetry and the model's
+prediction. Version 1 runs (before intervals and flags) still load; what they lack is absent.
 It is rewritten atomically after every point, so an interrupted sweep loses nothing it
 measured. Rendering (summary.csv, index.html) always starts from this file.
 """
@@ -10,15 +12,18 @@ measured. Rendering (summary.csv, index.html) always starts from this file.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .durable import write_atomic
 from .errors import LabError
 from .matrix import Point
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 SUMMARY_COLUMNS = [
     "variant",
     "endpoint",
@@ -39,8 +44,24 @@ SUMMARY_COLUMNS = [
     "pool",
     "rps_error_pct",
     "point_id",
+    "rps_ci_low",
+    "rps_ci_high",
+    "mean_ci_low",
+    "mean_ci_high",
+    "p95_ci_low",
+    "p95_ci_high",
+    "p90_ms",
+    "p999_ms",
+    "failure_ratio",
+    "little_error_pct",
+    "warmup_s",
+    "window_s",
+    "flags",
+    "target_cpu",
+    "throttled_pct",
+    "throttled_ms",
+    "locust_cpu",
 ]
-STATUSES = ("ok", "failed", "pending")
 
 
 @dataclass
@@ -49,40 +70,24 @@ class PointResult:
 
     point: Point
     status: str = "pending"
+    flags: list[str] = field(default_factory=list)
     error: str | None = None
     runtime: dict | None = None
     stats: dict | None = None
     prediction: dict | None = None
     placement: dict | None = None
+    telemetry: dict | None = None
+    locust_dir: str | None = None  # relative to the run directory: the Locust run it came from
     started_at: str | None = None
     finished_at: str | None = None
 
     def to_json(self) -> dict:
-        return {
-            **self.point.to_json(),
-            "status": self.status,
-            "error": self.error,
-            "runtime": self.runtime,
-            "stats": self.stats,
-            "prediction": self.prediction,
-            "placement": self.placement,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-        }
+        return {**self.point.to_json(), **{k: getattr(self, k) for k in _STORED}}
 
     @classmethod
     def from_json(cls, data: dict) -> PointResult:
-        keys = (
-            "status",
-            "error",
-            "runtime",
-            "stats",
-            "prediction",
-            "placement",
-            "started_at",
-            "finished_at",
-        )
-        return cls(Point.from_json(data), **{k: data.get(k) for k in keys})
+        stored = {k: data[k] for k in _STORED if data.get(k) is not None}
+        return cls(Point.from_json(data), **stored)
 
     def summary_row(self) -> dict:
         s, p = self.stats or {}, self.prediction or {}
@@ -103,7 +108,40 @@ class PointResult:
             "pool": p.get("pool"),
             "rps_error_pct": error,
             "point_id": pt.id,
+            **_interval("rps", s.get("rps_ci")),
+            **_interval("mean", s.get("mean_ci")),
+            **_interval("p95", s.get("p95_ci")),
+            **{k: s.get(k) for k in ("p90_ms", "p999_ms", "failure_ratio", "little_error_pct")},
+            "warmup_s": s.get("warmup"),
+            "window_s": s.get("duration"),
+            "flags": "; ".join(self.flags),
+            **_telemetry_columns(self.telemetry or {}),
         }
+
+
+_STORED = ("status", "flags", "error", "runtime", "stats", "prediction", "placement",
+           "telemetry", "locust_dir", "started_at", "finished_at")  # fmt: skip
+
+
+def _telemetry_columns(telemetry: dict) -> dict:
+    target = telemetry.get("target") or {}
+    workers = [w.get("cpu_cores") for w in (telemetry.get("locust") or {}).values()]
+    workers = [w for w in workers if w is not None]
+    return {
+        "target_cpu": _rounded(target.get("cpu_cores")),
+        "throttled_pct": _rounded(target.get("throttled_pct")),
+        "throttled_ms": _rounded(target.get("throttled_ms")),
+        "locust_cpu": _rounded(max(workers)) if workers else None,
+    }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def _interval(name: str, ci: list | tuple | None) -> dict:
+    low, high = ci if ci else (None, None)
+    return {f"{name}_ci_low": low, f"{name}_ci_high": high}
 
 
 @dataclass
@@ -123,8 +161,9 @@ class Run:
     def path(self) -> Path:
         return self.directory / "run.json"
 
-    def point_dir(self, point: Point) -> Path:
-        return self.directory / "points" / point.id
+    def locust_dir(self, point: Point) -> Path:
+        """Where the Locust run that measured ``point`` left its files (shared by its steps)."""
+        return self.directory / "locust" / point.run_key
 
     def to_json(self) -> dict:
         return {
@@ -137,10 +176,9 @@ class Run:
         }
 
     def save(self) -> None:
-        """Write run.json atomically: a crash mid-write never leaves a truncated file."""
-        tmp = self.path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.to_json(), indent=1, default=_json_default) + "\n")
-        os.replace(tmp, self.path)
+        """Write run.json atomically and durably: a crash or a power cut mid-write never
+        leaves a truncated file, and a full disk is a LabError with the old file intact."""
+        write_atomic(self.path, json.dumps(self.to_json(), indent=1, default=_json_default) + "\n")
 
     @classmethod
     def create(cls, directory: Path, config: dict, matrix: list[Point]) -> Run:
@@ -160,8 +198,9 @@ class Run:
             raise LabError(f"{directory} is not a run directory (no run.json)") from None
         except ValueError as exc:
             raise LabError(f"{path} is not valid JSON: {exc}") from None
-        if data.get("version") != FORMAT_VERSION:
-            raise LabError(f"{path} has format version {data.get('version')}, expected 1")
+        if data.get("version") not in READABLE_VERSIONS:
+            raise LabError(f"{path} has format version {data.get('version')}, "
+                           f"this lab reads {READABLE_VERSIONS}")  # fmt: skip
         results = [PointResult.from_json(p) for p in data["points"]]
         return cls(
             directory, data["config"], data.get("metadata", {}), {r.point.id: r for r in results}
@@ -172,10 +211,11 @@ class Run:
 
     def write_summary(self) -> Path:
         path = self.directory / "summary.csv"
-        with path.open("w", newline="") as f:
-            writer = csv.DictWriter(f, SUMMARY_COLUMNS)
-            writer.writeheader()
-            writer.writerows(_csv_cell(r.summary_row()) for r in self.finished())
+        text = io.StringIO(newline="")
+        writer = csv.DictWriter(text, SUMMARY_COLUMNS)
+        writer.writeheader()
+        writer.writerows(_csv_cell(r.summary_row()) for r in self.finished())
+        write_atomic(path, text.getvalue())
         return path
 
 

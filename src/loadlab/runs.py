@@ -12,7 +12,14 @@ import subprocess
 from dataclasses import dataclass
 
 from . import metadata, report
-from .config import Plan, SweepConfig, new_run_id, resolve, with_resume_defaults
+from .config import (
+    Plan,
+    SweepConfig,
+    check_new_run,
+    estimated_minutes,
+    resolve,
+    with_resume_defaults,
+)
 from .errors import ConfigError, EngineError
 from .matrix import points
 from .progress import Progress
@@ -30,25 +37,37 @@ class Outcome:
     def failed(self) -> int:
         return sum(r.status == "failed" for r in self.run.points.values())
 
+    @property
+    def not_ok(self) -> dict[str, int]:
+        """Points whose numbers cannot be trusted, by status (pending ones aside)."""
+        found: dict[str, int] = {}
+        for r in self.run.points.values():
+            if r.status not in ("ok", "pending"):
+                found[r.status] = found.get(r.status, 0) + 1
+        return found
+
 
 def plan_for(config: SweepConfig) -> Plan:
     """The validated plan; for RESUME, the plan the run was started with."""
     if config.resume is None:
-        return resolve(config)
+        plan = resolve(config)
+        check_new_run(config)
+        return plan
     if not (config.resume / "run.json").is_file():
         raise ConfigError(f"RESUME: {config.resume} is not a run directory (no run.json)")
     stored = Run.load(config.resume)
-    return resolve(with_resume_defaults(stored.config, config.resume))
+    return resolve(with_resume_defaults(stored.config, config, config.resume))
 
 
 def describe(plan: Plan) -> str:
     """One line: what the plan measures and roughly how long it takes."""
     n = len(points(plan))
-    minutes = n * seconds_per_point(plan) / 60
     what = "resuming " + str(plan.config.resume) if plan.config.resume else plan.config.profile
+    levels = "user counts" if plan.load == "closed" else "rates"
     return (
-        f"plan ({what}): {n} points = {len(plan.series)} series x {len(plan.cpus)} CPU limits"
-        f" x {len(plan.users)} user counts x {plan.repeats} repeats, about {minutes:.0f} min"
+        f"plan ({what}, {plan.load} loop): {n} points = {len(plan.series)} series x "
+        f"{len(plan.cpus)} CPU limits x {len(plan.levels)} {levels} x {plan.repeats} repeats, "
+        f"about {estimated_minutes(plan):.0f} min"
     )
 
 
@@ -68,7 +87,7 @@ def open_run(plan: Plan) -> Run:
     config = plan.config
     if config.resume is not None:
         return Run.load(config.resume)
-    return Run.create(config.out / new_run_id(config), plan.to_json(), points(plan))
+    return Run.create(check_new_run(config), plan.to_json(), points(plan))
 
 
 def execute(plan: Plan, stack: Stack) -> Outcome:
@@ -88,7 +107,15 @@ def execute(plan: Plan, stack: Stack) -> Outcome:
         sweep.progress.close()
         run.metadata["finished_at"] = metadata.now()
         run.metadata["interrupted"] = interrupted
+        run.metadata["efficiency"] = efficiency(sweep.measured_s, sweep.progress.elapsed())
         run.save()
         report.render(run)
         link_latest(run)
     return Outcome(run, interrupted)
+
+
+def efficiency(measured_s: float, wall_s: float) -> dict:
+    """How much of the sweep's wall time was measured window (pyperf prints the same)."""
+    overhead = (wall_s - measured_s) / measured_s if measured_s else None
+    return {"measured_s": round(measured_s, 1), "wall_s": round(wall_s, 1),
+            "overhead": None if overhead is None else round(overhead, 3)}  # fmt: skip

@@ -13,10 +13,11 @@ import os
 import signal
 import subprocess
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import offered
 from .errors import EngineError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,7 +37,13 @@ _OWNED = {
     "TARGET",
     "USERS",
     "RUN_TIME",
-    "WARMUP",
+    "LAB_STEPS",
+    "LAB_SETTLE",
+    "LAB_LOAD",
+    "LAB_PATH",
+    "LAB_ARRIVALS",
+    "LAB_MAX_IN_FLIGHT",
+    "LAB_SAMPLES",
     "LOCUST_CLASS",
     "LOCUST_OUT",
     "LOCUST_WORKERS",
@@ -46,16 +53,23 @@ _OWNED = {
 
 @dataclass(frozen=True)
 class LocustRun:
-    """One headless Locust run against a target service."""
+    """One headless Locust run against a target service: ``users`` for ``run_time`` seconds,
+    or, with ``steps``, each step's users in turn (the run then lasts as long as its steps)."""
 
     target: str
     locust_class: str
     users: int
     run_time: float
-    warmup: float
     out: Path
     workers: int
     cpuset: str
+    steps: tuple[offered.Step, ...] = ()
+    settle: float = 0.0
+    load: str = "closed"
+    path: str = "health"  # the open loop's endpoint
+    arrivals: str = "uniform"
+    max_in_flight: int = 1000  # per worker
+    keep_samples: bool = False  # open loop: raw samples beside the histograms
 
 
 @dataclass(frozen=True)
@@ -136,26 +150,52 @@ class Stack:
             raise EngineError(f"{variant} publishes no port; is it running?")
         return "http://" + out.splitlines()[0]
 
+    def container_ids(self, *services: str, env: Mapping[str, str] = {}) -> dict[str, str]:
+        """Full container ids of ``services`` by container name (for reading their cgroups)."""
+        out = self.compose("ps", "--format", "{{.Name}} {{.ID}}", *services, env=env).stdout
+        found = {}
+        for line in out.splitlines():
+            name, _, short = line.partition(" ")
+            full = subprocess.run(["docker", "inspect", "--format", "{{.Id}}", short],
+                                  capture_output=True, text=True).stdout.strip()  # fmt: skip
+            if full:
+                found[name] = full
+        return found
+
     def runtime(self, variant: str) -> dict:
         """The /runtime document of ``variant``, as read inside its container."""
         return get_json(self.url(variant) + "/runtime")
 
-    def run_locust(self, run: LocustRun, timeout: float) -> int:
-        """Run Locust's master and workers to completion; return the master's exit status."""
+    def run_locust(self, run: LocustRun, timeout: float,
+                   on_start: Callable[[dict[str, str]], None] | None = None) -> int:  # fmt: skip
+        """Run Locust's master and workers to completion; return the master's exit status.
+
+        ``on_start`` gets the workers' container ids (by name) once they are up."""
         run.out.mkdir(parents=True, exist_ok=True)
+        # The Locust image runs as its own unprivileged user, whoever calls the lab (root on CI):
+        # it must be able to write its reports and samples into this bind mount.
+        run.out.chmod(0o777)
         env = {
             "TARGET": run.target,
             "LOCUST_CLASS": run.locust_class,
             "USERS": str(run.users),
             "SPAWN_RATE": str(run.users),
             "RUN_TIME": f"{math.ceil(run.run_time)}s",
-            "WARMUP": f"{run.warmup:g}",
+            "LAB_STEPS": offered.encode(list(run.steps)),
+            "LAB_SETTLE": f"{run.settle:g}",
+            "LAB_LOAD": run.load,
+            "LAB_PATH": run.path,
+            "LAB_ARRIVALS": run.arrivals,
+            "LAB_MAX_IN_FLIGHT": str(run.max_in_flight),
+            "LAB_SAMPLES": "1" if run.keep_samples else "0",
             "LOCUST_OUT": str(run.out.resolve()),
             "LOCUST_WORKERS": str(run.workers),
             "LOCUST_CPUSET": run.cpuset,
         }
         try:
             self.compose("up", "--detach", "--no-build", "--force-recreate", *LOCUST, env=env)
+            if on_start is not None:
+                on_start(self.container_ids("locust-worker", env=env))
             waited = self.compose("wait", "locust-master", env=env, timeout=timeout, check=False)
             logs = self.compose("logs", "--no-color", *LOCUST, env=env, check=False)
             (run.out / "locust.log").write_text(logs.stdout + logs.stderr)

@@ -1,9 +1,11 @@
-"""Running a sweep: each (variant, CPU limit) container once, every point measured in it.
+"""Running a sweep: each (variant, CPU limit) container once, one stepped Locust run per series.
 
-For each point: /runtime must prove the CPU limit is in effect (else the point fails and
+For each Locust run: /runtime must prove the CPU limit is in effect (else its points fail and
 the wrong thing is never measured), the target must be idle, the endpoint must answer
-correctly once, then Locust runs warmup + window + tail and the window is cut from the
-workers' raw samples. run.json is saved after every point, so nothing measured is lost.
+correctly once; then Locust steps through the series' user counts in one run (offered.Stepper)
+and each step's window is cut from the workers' raw samples where the data say it settled
+(steady), its numbers estimated with intervals (estimate) and judged (quality). run.json is
+saved after every Locust run, so nothing measured is lost.
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ from __future__ import annotations
 import math
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from itertools import groupby
 from pathlib import Path
 
 from target.work import expected_burn
 
-from . import model, samples
+from . import intervals, measure, model, offered, queueing, telemetry
 from .config import Plan
 from .cpus import Placement, parse_cpuset, place
 from .endpoints import ENDPOINTS
@@ -33,8 +36,9 @@ LOCUST_FILES = {
     "locust_failures.csv": "failures.csv",
     "locust_exceptions.csv": "exceptions.csv",
 }
-LOCUST_START_SECONDS = 4.0  # containers up, workers connected, users spawned (measured)
+LOCUST_START_SECONDS = 6.0  # containers up, workers connected, then stopped (measured)
 IDLE_TIMEOUT = 120.0
+REDO = ("pending", "failed")  # what RESUME measures again; the other statuses are results
 
 
 @dataclass
@@ -43,9 +47,10 @@ class Sweep:
     run: Run
     stack: Stack
     progress: Progress
+    measured_s: float = field(default=0.0)  # window seconds measured by this invocation
 
     def pending(self) -> list[Point]:
-        return [r.point for r in self.run.points.values() if r.status != "ok"]
+        return [r.point for r in self.run.points.values() if r.status in REDO]
 
     def execute(self) -> None:
         """Measure every point not yet measured; always tear the stack down."""
@@ -60,79 +65,100 @@ class Sweep:
         try:
             self.stack.up(variant, env)
         except EngineError as exc:
-            for point in members:
-                self._fail(point, f"{variant} did not come up healthy: {exc}")
+            self._finish([PointResult(p) for p in members], f"{variant} did not come up: {exc}")
             return
         try:
-            for point in members:
-                self._measure(point, placement)
+            for _, points in groupby(members, key=lambda p: p.run_key):
+                self._locust_run(list(points), placement)
         finally:
             self.stack.stop(variant)
 
-    def _fail(self, point: Point, error: str) -> None:
-        result = self.run.points[point.id]
-        result.status, result.error, result.finished_at = "failed", error, now()
-        self.run.save()
-        self.progress.advance(f"{_label(point)}: FAILED")
-
-    def _measure(self, point: Point, placement: Placement) -> None:
-        result = PointResult(point, started_at=now(), placement=asdict(placement))
-        self.run.points[point.id] = result
+    def _locust_run(self, points: list[Point], placement: Placement) -> None:
+        results = [PointResult(p, started_at=now(), placement=asdict(placement)) for p in points]
+        for result in results:
+            self.run.points[result.point.id] = result
+        error = None
         try:
-            self._measure_into(result, placement)
-            result.status = "ok"
+            self._measure(results, placement)
         except (PointError, EngineError) as exc:
-            result.status, result.error = "failed", str(exc)
+            error = str(exc)
         except BaseException:
-            self.run.points[point.id] = PointResult(point)  # interrupted: still to do
+            for result in results:  # interrupted: still to do
+                self.run.points[result.point.id] = PointResult(result.point)
             raise
-        result.finished_at = now()
-        self.run.save()
-        self.progress.advance(_outcome(result))
+        self._finish(results, error)
 
-    def _measure_into(self, result: PointResult, placement: Placement) -> None:
-        point, plan = result.point, self.plan
-        url = self.stack.url(point.variant)
-        result.runtime = wait_idle(url)
-        check_limits(result.runtime, placement)
-        check_answer(url, point.endpoint, result.runtime)
-        wait_idle(url)
-        result.prediction = _prediction(point, result.runtime)
-        warmup = effective_warmup(plan.warmup, result.prediction)
-        out = self.run.point_dir(point)
-        shutil.rmtree(out, ignore_errors=True)  # a resumed point starts clean
-        run = self._locust_run(point, out, warmup)
-        status = self.stack.run_locust(run, timeout=run.run_time + 120)
+    def _finish(self, results: list[PointResult], error: str | None) -> None:
+        for result in results:
+            if error is not None:
+                result.status, result.error = "failed", error
+            result.finished_at = now()
+            self.run.points[result.point.id] = result
+        self.run.save()
+        for result in results:
+            self.progress.advance(_outcome(result))
+
+    def _measure(self, results: list[PointResult], placement: Placement) -> None:
+        first, plan = results[0].point, self.plan
+        url = self.stack.url(first.variant)
+        check_limits(wait_idle(url), placement)
+        cpu_cost = cpu_cost_of(url, first.endpoint)
+        runtime = wait_idle(url)
+        out = self.run.locust_dir(first)
+        shutil.rmtree(out, ignore_errors=True)  # a resumed run starts clean
+        steps = tuple(offered.Step(r.point.level, plan.step_seconds) for r in results)
+        target = list(self.stack.container_ids(first.variant).values())[:1]
+        with telemetry.Sampler(dict(zip(["target"], target, strict=False))) as tel:
+            status = self.stack.run_locust(
+                self._run_spec(first, out, steps),
+                timeout=_limit(steps),
+                on_start=lambda ids: [tel.watch(name, id_) for name, id_ in ids.items()],
+            )
         if status not in (0, 1):  # 1 only means some requests failed: that is a result
             raise PointError(f"Locust exited with status {status}; see {out / 'locust.log'}")
         _rename_locust_files(out)
-        stats = samples.window(samples.load(out), warmup, plan.duration)
-        result.stats = {**asdict(stats), "warmup": warmup, "duration": plan.duration}
+        times = measure.step_times(out, len(steps))
+        workers = plan.locust_workers
+        window = measure.closed_step if plan.load == "closed" else measure.open_step
+        found = (
+            measure.load_closed(out, workers)
+            if plan.load == "closed"
+            else intervals.load(out, workers)
+        )
+        watched = measure.Telemetry(tel, len(parse_cpuset(placement.locust_cpuset)))
+        for result, step in zip(results, times, strict=True):
+            result.runtime, result.locust_dir = runtime, str(out.relative_to(self.run.directory))
+            window(result, found, step, plan, watched)
+            # The yardstick, computed after the measurement and never fed back into it.
+            result.prediction = prediction(result, plan, cpu_cost)
+            self.measured_s += result.stats["duration"]
 
-    def _locust_run(self, point: Point, out: Path, warmup: float) -> LocustRun:
-        plan = self.plan
+    def _run_spec(self, point: Point, out: Path, steps: tuple[offered.Step, ...]) -> LocustRun:
+        c, workers = self.plan.config, self.plan.locust_workers
+        common = {"target": point.variant, "out": out, "workers": workers, "steps": steps,
+                  "cpuset": place(point.cpus).locust_cpuset, "settle": self.plan.warmup,
+                  "run_time": offered.longest(list(steps)) + 30}  # a safety net  # fmt: skip
+        if self.plan.load == "closed":
+            return LocustRun(
+                locust_class=ENDPOINTS[point.endpoint].locust_class,
+                users=int(steps[0].level),
+                **common,
+            )
         return LocustRun(
-            target=point.variant,
-            locust_class=ENDPOINTS[point.endpoint].locust_class,
-            users=point.users,
-            run_time=warmup + plan.duration + plan.tail,
-            warmup=warmup,
-            out=out,
-            workers=plan.config.locust_workers,
-            cpuset=place(point.cpus).locust_cpuset,
+            locust_class="OpenLoop",  # one per worker, each sending its share of the rate
+            users=workers,
+            load="open",
+            path=point.endpoint,
+            arrivals=c.arrivals,
+            max_in_flight=math.ceil(c.max_in_flight / workers),
+            keep_samples=bool(c.samples),
+            **common,
         )
 
 
 def seconds_per_point(plan: Plan) -> float:
     """A first ETA guess, replaced by measured time once a point is done."""
-    return LOCUST_START_SECONDS + plan.warmup + plan.duration + plan.tail + 2 * plan.work_seconds
-
-
-def effective_warmup(warmup: float, prediction: dict) -> float:
-    """At least 1.5 predicted queue cycles: until every user has waited through a full queue
-    once, latencies are still those of a shorter queue (the first requests found it empty)."""
-    cycle_ms = prediction.get("mean_ms")
-    return warmup if cycle_ms is None else max(warmup, round(1.5 * cycle_ms / 1000, 1))
+    return plan.step_seconds + LOCUST_START_SECONDS / len(plan.users)
 
 
 def check_limits(runtime: dict, placement: Placement) -> None:
@@ -151,15 +177,16 @@ def check_limits(runtime: dict, placement: Placement) -> None:
         )
 
 
-def check_answer(url: str, endpoint: str, runtime: dict) -> None:
+def check_answer(url: str, endpoint: str) -> dict:
     """One request, checked for a correct answer, before the endpoint is put under load."""
-    answer = get_json(f"{url}/{endpoint}", timeout=60 + 2 * float(runtime["work_seconds"]))
+    answer = get_json(f"{url}/{endpoint}", timeout=120)
     if ENDPOINTS[endpoint].kind == "cpu":
         want = expected_burn(int(answer.get("iterations", 0)))
         if answer.get("result") != want:
             raise PointError(f"/{endpoint} answered result={answer.get('result')}, want {want}")
     elif ENDPOINTS[endpoint].kind != "meta" and answer.get("endpoint") != endpoint:
         raise PointError(f"/{endpoint} answered for {answer.get('endpoint')!r}")
+    return answer
 
 
 def wait_idle(url: str, timeout: float = IDLE_TIMEOUT) -> dict:
@@ -181,10 +208,39 @@ def wait_idle(url: str, timeout: float = IDLE_TIMEOUT) -> dict:
     return runtime
 
 
-def _prediction(point: Point, runtime: dict) -> dict:
-    p = model.predict(point.endpoint, point.users, runtime)
-    pool = "unbounded" if p.pool == math.inf else p.pool
-    return {"pool": pool, "rps": p.rps, "mean_ms": p.mean_ms}
+def _limit(steps: tuple[offered.Step, ...]) -> float:
+    return offered.longest(list(steps)) + offered.OPEN_START_DELAY + offered.OPEN_TAIL + 120
+
+
+def prediction(result: PointResult, plan: Plan, cpu_cost: float | None) -> dict:
+    """What the model expects of a measured point: closed-loop queueing (I/O), the CPU model
+    (cpu, from the measured cost), or the open-loop model over the point's own window."""
+    point, runtime, stats = result.point, result.runtime or {}, result.stats or {}
+    if point.rate is None:
+        p = model.predict(point.endpoint, point.users, runtime, cpu_cost=cpu_cost)
+        found = {"pool": p.pool, "rps": p.rps, "mean_ms": p.mean_ms}
+    else:
+        pool = model.pool_size(point.endpoint, runtime)
+        begun = stats.get("step_start") or 0.0
+        window = (stats["window_start"] - begun, stats["window_end"] - begun)
+        found = asdict(queueing.predict_open(pool, runtime.get("work_seconds"), point.rate,
+                                             plan.config.arrivals, window=window))  # fmt: skip
+    if cpu_cost is not None:
+        found["cpu_cost_ms"] = round(cpu_cost * 1000, 4)
+    if found.get("pool") == math.inf:
+        found["pool"] = "unbounded"
+    return found
+
+
+def cpu_cost_of(url: str, endpoint: str, tries: int = 5) -> float | None:
+    """The CPU seconds one request of a /cpu endpoint costs, read from the service (the
+    median of a few idle requests, each answer checked); None for other endpoints."""
+    answers = [
+        check_answer(url, endpoint)
+        for _ in range(tries if ENDPOINTS[endpoint].kind == "cpu" else 1)
+    ]
+    costs = sorted(a["cpu_seconds"] for a in answers if a.get("cpu_seconds") is not None)
+    return costs[len(costs) // 2] if costs and ENDPOINTS[endpoint].kind == "cpu" else None
 
 
 def _rename_locust_files(out: Path) -> None:
@@ -194,14 +250,19 @@ def _rename_locust_files(out: Path) -> None:
 
 
 def _label(point: Point) -> str:
-    return f"{point.variant} /{point.endpoint} cpus={point.cpus:g} users={point.users}"
+    load = f"users={point.users}" if point.rate is None else f"rate={point.rate:g}/s"
+    return f"{point.variant} /{point.endpoint} cpus={point.cpus:g} {load}"
 
 
 def _outcome(result: PointResult) -> str:
-    if result.status != "ok":
+    if result.status == "failed":
         return f"{_label(result.point)}: FAILED: {result.error}"
     s, p = result.stats or {}, result.prediction or {}
+    ci = s.get("rps_ci")
+    precision = f" +-{(ci[1] - ci[0]) / 2:.1f}" if ci else " (no CI)"
     model_text = f" (model {p['rps']:.1f})" if p.get("rps") else ""
+    status = f" [{result.status.upper()}: {'; '.join(result.flags)}]" if result.flags else ""
     return (
-        f"{_label(result.point)}: {s.get('rps', 0):.1f} rps{model_text}, p95 {s.get('p95_ms')} ms"
+        f"{_label(result.point)}: {s.get('rps', 0):.1f}{precision} rps{model_text}, "
+        f"p95 {s.get('p95_ms')} ms{status}"
     )

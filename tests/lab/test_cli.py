@@ -46,3 +46,15 @@ def test_report_of_a_missing_run_is_an_error(tmp_path):
     """`loadlab report` on a directory without run.json says so in one line, exit 1."""
     done = loadlab("report", str(tmp_path), cwd=tmp_path)
     assert done.returncode == 1 and done.stderr.startswith("error: ")
+
+
+def test_makefile_passes_every_sweep_setting():
+    """SWEEP_VARS in the Makefile names exactly the settings SweepConfig defines."""
+    from pathlib import Path
+
+    from loadlab.config import settings_help
+
+    text = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    block = text.split("SWEEP_VARS :=", 1)[1].split("\n\n", 1)[0].split("SERVICE_VARS", 1)[0]
+    named = set(block.replace("\\", " ").split())
+    assert named == {name.upper() for name, _, _ in settings_help()}

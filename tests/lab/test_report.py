@@ -53,12 +53,13 @@ def make_run(directory: Path) -> Run:
         result = run.points[point.id]
         result.status, result.stats, result.prediction = "ok", stats(rps, mean_ms), prediction
         result.runtime = RUNTIME
+        result.locust_dir = f"locust/{point.run_key}"
         result.started_at = "2024-05-01T10:01:00+00:00"
     failed = run.points[IO_40.id]
     failed.status, failed.error = "failed", ERROR
     failed.prediction = {"pool": 40, "rps": 200.0, "mean_ms": 200.0}
     run.save()
-    locust = run.point_dir(IO_10)
+    locust = run.locust_dir(IO_10)
     locust.mkdir(parents=True)
     (locust / "report.html").write_text("<html>locust</html>")
     return Run.load(directory)
@@ -207,10 +208,10 @@ def test_failed_point_shows_its_error_escaped(rendered):
 
 
 def test_links_to_locust_reports_only_when_the_file_exists(rendered):
-    """Only points with points/<id>/report.html on disk link to it, by relative path."""
+    """Only points whose Locust run left report.html on disk link to it, by relative path."""
     _, html = rendered
     links = re.findall(r"href='([^']*)'", html)
-    assert links == [f"points/{IO_10.id}/report.html"]
+    assert links == [f"locust/{IO_10.run_key}/report.html"]
 
 
 def test_metadata_and_config_are_listed_with_nested_keys_flattened(rendered):

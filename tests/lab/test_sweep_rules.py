@@ -1,4 +1,4 @@
-"""The sweep's own rules: warmup long enough for the queue, limits checked before measuring."""
+"""The sweep's own rules: limits checked before measuring, windows cut from the data."""
 
 from __future__ import annotations
 
@@ -6,14 +6,16 @@ import pytest
 
 from loadlab.cpus import place
 from loadlab.errors import PointError
-from loadlab.sweep import check_limits, effective_warmup
+from loadlab.measure import pool_ceiling
+from loadlab.sweep import check_limits
 
 
-def test_warmup_covers_one_and_a_half_queue_cycles():
-    """A 4 s predicted queue wait stretches a 2 s warmup to 6 s; short queues keep the 2 s."""
-    assert effective_warmup(2, {"mean_ms": 4000.0}) == 6.0
-    assert effective_warmup(2, {"mean_ms": 200.0}) == 2
-    assert effective_warmup(2, {"mean_ms": None}) == 2
+def test_pool_ceiling_is_p_over_s_for_bounded_io_pools_only():
+    """40 limiter tokens at 0.2 s cap io/sync at 200 rps; io/async and cpu have no ceiling."""
+    runtime = {"thread_limiter_tokens": 40, "work_seconds": 0.2, "workers": 1}
+    assert pool_ceiling("io/sync", runtime) == 200
+    assert pool_ceiling("io/async", runtime) is None
+    assert pool_ceiling("cpu/sync", runtime) is None
 
 
 def test_limits_in_effect_pass():

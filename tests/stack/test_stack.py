@@ -59,7 +59,6 @@ def _locust(out, target, users, locust_class="IoAsync") -> LocustRun:
         locust_class=locust_class,
         users=users,
         run_time=4,
-        warmup=0,
         out=out,
         workers=2,
         cpuset=place(1).locust_cpuset,

@@ -1,0 +1,94 @@
+"""Whether a measured point can be trusted: its status, and every reason against it.
+
+A number that breaks physics is a bug in the lab until shown otherwise, so these rules read
+only what was measured (and the pool sizes read from /runtime), never the model's prediction:
+
+- ``failing``: more failed requests than MAX_FAILURE_RATIO allows, or no successful request at
+  all. A shedding variant (uvicorn's --limit-concurrency) answers 503 by design: its shed ratio
+  is its result, not a failure of the point.
+- ``harness-bound``: the load generator, not the target, set the pace: fewer users completed
+  requests than were asked for, the closed loop broke Little's law by more than 2 % (the
+  client spent that share of each cycle outside the server), a Locust worker used 90 % or
+  more of the CPU it had, or (open loop) the sends left late (p99 send lag above 5 ms) or were
+  dropped while the server kept up with what was sent.
+- ``unsteady``: the step never settled within its budget (see ``steady``).
+- a throughput above the pool's physical ceiling P / S fails the point: no pool can exceed it.
+
+The first of failed, failing, harness-bound and unsteady that applies is the status; every
+reason that applies is kept in the flags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MAX_LITTLE_ERROR_PCT = 2.0
+MAX_SEND_LAG_MS = 5.0  # a few scheduler ticks: beyond it the sends no longer follow the plan
+KEPT_UP = 0.97  # completions within 3 % of sends: the server was not the limit
+MAX_LOCUST_CPU_SHARE = 0.90
+CEILING_TOLERANCE = 0.005  # the pool ceiling is exact; half a per cent covers timer resolution
+STATUSES = ("ok", "failed", "failing", "harness-bound", "unsteady", "pending")
+
+
+@dataclass
+class Verdict:
+    status: str = "ok"
+    flags: list[str] = field(default_factory=list)
+
+    def add(self, status: str, reason: str) -> None:
+        self.flags.append(reason)
+        if STATUSES.index(status) < STATUSES.index(self.status) or self.status == "ok":
+            self.status = status
+
+
+def assess(stats: dict, *, users: int | None, settled: bool, max_failure_ratio: float,
+           shedding: bool = False, ceiling_rps: float | None = None,
+           locust_cpu_share: float | None = None) -> Verdict:  # fmt: skip
+    """The status of one point from its window statistics (open loop when ``users`` is None)."""
+    verdict = Verdict()
+    _failures(verdict, stats, max_failure_ratio, shedding)
+    if users is None:
+        _open_harness(verdict, stats)
+    else:
+        _harness(verdict, stats, users, shedding)
+    if locust_cpu_share is not None and locust_cpu_share >= MAX_LOCUST_CPU_SHARE:
+        verdict.add("harness-bound", f"a Locust worker used {locust_cpu_share:.0%} of its CPU")
+    if not settled:
+        verdict.add("unsteady", f"did not settle within its budget (settled after "
+                                f"{stats.get('warmup')} s)")  # fmt: skip
+    rps, ci = stats.get("rps") or 0.0, stats.get("rps_ci")
+    low = ci[0] if ci else rps
+    if ceiling_rps is not None and low > ceiling_rps * (1 + CEILING_TOLERANCE):
+        verdict.add("failed", f"{rps:g} rps exceeds the pool's ceiling P/S = {ceiling_rps:g}")
+    return verdict
+
+
+def _failures(verdict: Verdict, stats: dict, limit: float, shedding: bool) -> None:
+    requests, failures = stats.get("requests") or 0, stats.get("failures") or 0
+    if requests == failures:
+        verdict.add("failing", "no successful request in the window")
+    elif not shedding and stats.get("failure_ratio", 0) > limit:
+        verdict.add("failing", f"failure ratio {stats['failure_ratio']:.2%} > {limit:.2%} "
+                               "(MAX_FAILURE_RATIO)")  # fmt: skip
+
+
+def _harness(verdict: Verdict, stats: dict, users: int, shedding: bool) -> None:
+    seen = stats.get("users_seen")
+    if seen is not None and seen < users:
+        verdict.add("harness-bound", f"only {seen} of {users} users completed a request")
+    little = stats.get("little_error_pct")
+    if not shedding and little is not None and abs(little) > MAX_LITTLE_ERROR_PCT:
+        verdict.add("harness-bound", f"Little's-law error {little:+.2f} % (> "
+                                     f"{MAX_LITTLE_ERROR_PCT:g} %)")  # fmt: skip
+
+
+def _open_harness(verdict: Verdict, stats: dict) -> None:
+    sent_rate, rps = stats.get("sent_rate") or 0.0, stats.get("rps") or 0.0
+    kept_up = sent_rate > 0 and rps >= KEPT_UP * sent_rate
+    lag = stats.get("lag_p99_ms")
+    if kept_up and lag is not None and lag > MAX_SEND_LAG_MS:
+        verdict.add("harness-bound", f"p99 send lag {lag:g} ms > {MAX_SEND_LAG_MS:g} ms "
+                                     "below saturation")  # fmt: skip
+    if kept_up and stats.get("dropped"):
+        verdict.add("harness-bound", f"{stats['dropped']} sends dropped (MAX_IN_FLIGHT) while "
+                                     "the server kept up")  # fmt: skip

@@ -1,0 +1,115 @@
+"""Window estimators on synthetic closed-loop traces whose true rates are known."""
+
+from __future__ import annotations
+
+import random
+from statistics import fmean
+
+import pytest
+
+from loadlab.estimate import (
+    batch_count,
+    closed_loop,
+    confidence_interval,
+    lag1,
+    t_quantile,
+    throughput,
+)
+from loadlab.samples import Sample
+
+from .closed_loop import simulate
+
+T0 = 1000.0
+
+
+def test_batch_case_is_not_quantized():
+    """10 users sleeping 0.2 s in lockstep: the estimate is 10 / (0.2 + gap) within 0.2 %."""
+    trace = simulate(10, 1000, 0.2, gap=0.0005, seconds=30)
+    truth = 10 / 0.2005
+    worst_count = 0.0
+    for start, length in [(T0 + 2, 6.0), (T0 + 2.05, 6.1), (T0 + 3.33, 5.55), (T0 + 2.1, 5.9)]:
+        stats = closed_loop(trace, start, start + length, users=10)
+        assert stats.rps == pytest.approx(truth, rel=0.002)
+        worst_count = max(worst_count, abs(stats.rps_count - truth) / truth)
+    # A plain count of the same windows steps with the batches (the issue's few-per-cent steps).
+    assert worst_count > 0.01
+
+
+def test_saturated_pool_gives_p_over_s_and_never_more():
+    """80 users through 40 threads of 0.2 s: 200 rps within 0.2 %, CI inside the physics."""
+    stats = closed_loop(simulate(80, 40, 0.2, seconds=40), T0 + 5, T0 + 35, users=80)
+    assert stats.rps == pytest.approx(200, rel=0.002)
+    assert stats.rps <= 200 * 1.0005
+    assert stats.mean_ms == pytest.approx(400, rel=0.01)
+
+
+def test_heterogeneous_queue_with_jitter_matches_the_long_run_rate():
+    """With 20 % service jitter and 6 threads for 120 users, the rate is 6 / 0.2 = 30 rps."""
+    stats = closed_loop(simulate(120, 6, 0.2, jitter=0.2, seconds=120), T0 + 20, T0 + 115, 120)
+    assert stats.rps == pytest.approx(30, rel=0.01)
+
+
+def test_littles_law_error_is_the_clients_own_gap():
+    """With a 2 ms client gap on a 200 ms cycle, Little's-law error is about -1 %."""
+    stats = closed_loop(simulate(10, 100, 0.2, gap=0.002, seconds=20), T0 + 2, T0 + 18, 10)
+    assert stats.little_error_pct == pytest.approx(-100 * 0.002 / 0.202, abs=0.05)
+    exact = closed_loop(simulate(10, 100, 0.2, gap=0.0, seconds=20), T0 + 2, T0 + 18, 10)
+    assert abs(exact.little_error_pct) < 0.01
+
+
+def test_failures_count_as_requests_not_throughput():
+    """Half the requests failing halves the successful throughput; the ratio is reported."""
+    trace = [
+        Sample(s.user, s.start, s.end, s.response_ms, "HTTPError: 503" if i % 2 else "")
+        for i, s in enumerate(simulate(10, 100, 0.2, seconds=20))
+    ]
+    stats = closed_loop(trace, T0 + 2, T0 + 18, 10)
+    assert stats.failure_ratio == pytest.approx(0.5, abs=0.01)
+    assert stats.rps == pytest.approx(10 / 0.2005 / 2, rel=0.01)
+    assert stats.errors == {"HTTPError: 503": stats.failures}
+
+
+def test_throughput_of_no_cycle_is_zero():
+    """One completion per user gives no cycle, hence no rate (not a division by zero)."""
+    assert throughput([Sample("a", 0, 1, 1000, "")]) == 0.0
+
+
+def test_t_quantiles_match_tables():
+    """t(0.975) for 2, 9 and 1000 degrees of freedom: 4.303, 2.262, 1.962 (standard tables)."""
+    assert t_quantile(0.975, 2) == pytest.approx(4.303, abs=1e-3)
+    assert t_quantile(0.975, 9) == pytest.approx(2.262, abs=1e-3)
+    assert t_quantile(0.975, 1000) == pytest.approx(1.962, abs=1e-3)
+
+
+def test_confidence_interval_covers_the_truth_at_about_95_percent():
+    """Over 2000 synthetic windows of 10 normal batch values, the CI covers the mean ~95 %."""
+    rng = random.Random(7)
+    covered = 0
+    for _ in range(2000):
+        values = [rng.gauss(100, 5) for _ in range(10)]
+        low, high = confidence_interval(fmean(values), values)
+        covered += low <= 100 <= high
+    # Binomial sd at 95 % over 2000 trials is 0.49 %: 93.5-96.5 % is three sd.
+    assert 0.935 <= covered / 2000 <= 0.965
+
+
+def test_batches_are_long_enough_for_the_queue():
+    """A 4 s mean latency in a 30 s window allows 3 batches; in 20 s, none (no CI)."""
+    assert batch_count(30, 4000) == 3 and batch_count(20, 4000) == 0
+    assert batch_count(30, 200) == 10
+
+
+def test_lag1_of_a_trend_is_high_and_of_alternation_negative():
+    """A rising series is strongly autocorrelated; an alternating one is negatively."""
+    assert lag1(list(range(10))) > 0.5
+    assert lag1([1, -1] * 5) < 0
+    assert lag1([3.0] * 5) == 0.0
+
+
+def test_io_like_point_has_a_narrow_interval():
+    """A jittery 200 ms sleep through 40 threads: rps CI half-width well under 1 %."""
+    trace = simulate(40, 40, 0.2, jitter=0.02, seconds=40)
+    stats = closed_loop(trace, T0 + 5, T0 + 35, 40)
+    low, high = stats.rps_ci
+    assert low <= stats.rps <= high and (high - low) / 2 / stats.rps < 0.01
+    assert stats.batches >= 3 and stats.mean_ci is not None and stats.p95_ci is not None

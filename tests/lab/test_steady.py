@@ -1,0 +1,60 @@
+"""Steady-state detection on synthetic series with a known transient."""
+
+from __future__ import annotations
+
+import random
+
+from loadlab.samples import Sample
+from loadlab.steady import mser, truncate
+
+from .closed_loop import simulate
+
+T0 = 1000.0
+
+
+def test_mser_cuts_a_known_transient():
+    """A series at 10 for 100 observations, then noise around 50, is cut near observation 100."""
+    rng = random.Random(3)
+    series = [10 + rng.gauss(0, 1) for _ in range(100)] + [50 + rng.gauss(0, 1) for _ in range(400)]
+    cut = mser(series)
+    assert 95 <= cut.dropped <= 110 and not cut.drifting
+
+
+def test_mser_keeps_a_stationary_series_whole():
+    """Pure noise with no transient is cut at most a few batches in."""
+    rng = random.Random(4)
+    cut = mser([rng.gauss(0, 1) for _ in range(500)])
+    assert cut.dropped <= 50 and not cut.drifting
+
+
+def test_mser_of_a_series_that_never_settles_cuts_late():
+    """A steady climb has no steady part: the optimum sits on the half-way boundary."""
+    assert mser([float(i) for i in range(500)]).drifting
+
+
+def test_queue_building_up_is_cut_after_the_first_cycle():
+    """120 users meeting 6 threads at once: latencies climb for ~4 s; the cut waits for it."""
+    trace = simulate(120, 6, 0.2, jitter=0.1, seconds=40)
+    cut = truncate(trace, T0, T0 + 40)
+    assert cut.turnover is not None and cut.settled_after >= 3.5
+    assert cut.settled_after < 15
+
+
+def test_a_slow_ramp_is_detected_in_the_throughput():
+    """Users arriving over 10 s make the throughput ramp; the cut lands near the ramp's end."""
+    trace = simulate(50, 1000, 0.2, seconds=40, ramp=10)
+    assert 8 <= truncate(trace, T0, T0 + 40).settled_after <= 14
+
+
+def test_stationary_closed_loops_are_rarely_called_drifting():
+    """Over 40 jittery but stationary closed loops, at most one is judged not settled."""
+    settled = [truncate(simulate(10, 1000, 0.2, jitter=0.05, seconds=9, seed=seed), T0, T0 + 9)
+               for seed in range(40)]  # fmt: skip
+    assert sum(cut.settled_after is None for cut in settled) <= 1
+    assert sorted(cut.settled_after or 99 for cut in settled)[20] < 1.5
+
+
+def test_a_user_that_never_completes_in_the_step_leaves_no_turnover():
+    """A user whose only request was sent before the step began has not turned over."""
+    step = [Sample("a", T0 - 1, T0 + 0.5, 1500, ""), Sample("b", T0 + 0.1, T0 + 0.3, 200, "")]
+    assert truncate(step, T0, T0 + 1).turnover is None
