@@ -28,7 +28,7 @@ export UV_NATIVE_TLS := 1
 # exported; a target that uses them passes them on by name: the sweep as loadlab options,
 # `up` and `serve` as an environment prefix (env_of). Infrastructure (IMAGE_TAG, BASE_IMAGE,
 # COMPOSE_PROJECT_NAME, the *_PORT variables) is still exported, builds and tests need it.
-SWEEP_VARS := PROFILE VARIANTS ENDPOINTS CPUS LOAD USERS RATES ARRIVALS MAX_IN_FLIGHT SAMPLES \
+SWEEP_VARS := PROFILE VARIANTS PYTHONS ENDPOINTS CPUS LOAD USERS RATES ARRIVALS MAX_IN_FLIGHT SAMPLES \
   DURATION WARMUP REPEATS WORK_SECONDS CPU_ITERATIONS THREAD_LIMIT EXECUTOR_WORKERS WORKERS \
   LIMIT_CONCURRENCY MAX_FAILURE_RATIO LOCUST_WORKERS OUT RESUME RUN_ID YES
 SERVICE_VARS := WORK_SECONDS CPU_ITERATIONS THREAD_LIMIT EXECUTOR_WORKERS PROCESS_WORKERS \
@@ -86,9 +86,10 @@ wheelhouse: $(WHEELHOUSE)/.done ## download the images' wheels on the host, from
 
 .PHONY: images
 images: engine wheelhouse ## build the target and Locust images (offline; local base if no registry)
+	@[ "$${TARGET_TAG:-}" != py3.13 ] || { echo "error: TARGET_TAG=py3.13 is made by make images-py313" >&2; exit 2; }
 	@mkdir -p $(BUILD)
 	@base=$$(BUILD_DIR=$(BUILD) scripts/base-image.sh); echo "images: base $$base"; \
-	  TARGET_TAG=latest BASE_IMAGE=$$base docker compose --profile '*' build --quiet uvicorn locust-master
+	  BASE_IMAGE=$$base docker compose --profile '*' build --quiet uvicorn locust-master
 	@docker image ls --format '{{.Repository}}:{{.Tag}} {{.ID}} {{.Size}}' 'loadlab/*'
 
 # --- Running the lab ----------------------------------------------------------------------
@@ -109,10 +110,13 @@ down: ## stop and remove every container and network of the lab
 lower = $(shell echo '$(1)' | tr 'A-Z_' 'a-z-')
 sweep_args = $(strip $(foreach v,$(SWEEP_VARS),$(if $(call given,$(v)),--$(call lower,$(v))='$($(v))')))
 
+# A Python 3.13 target is built only for the sweeps that run one.
+py313_images = $(if $(findstring 3.13,$(PYTHONS)$(VARIANTS))$(filter cpucount,$(PROFILE)),images-py313)
+
 .PHONY: sweep
 sweep: venv ## the main job: sweep variants x endpoints x CPU limits x users, write reports/<run-id>
 	@$(PY) -m loadlab sweep --dry-run $(sweep_args)  # bad input fails here, before any set-up
-	@$(MAKE) images
+	@$(MAKE) images $(py313_images)
 	$(PY) -m loadlab sweep $(sweep_args)
 
 .PHONY: report

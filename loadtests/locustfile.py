@@ -26,6 +26,7 @@ loadlab.offered), copied into the image, so the two sides cannot disagree.
 from __future__ import annotations
 
 import csv
+import gc
 import itertools
 import json
 import os
@@ -219,6 +220,9 @@ class OpenLoop(FastHttpUser):
     def drive(self) -> None:
         while _open["t0"] is None:
             gevent.sleep(0.01)
+        # Everything alive now lives for the whole run: keep it out of the collector's passes,
+        # whose pauses would hold the sends back.
+        gc.freeze()
         t0, workers = _open["t0"], _open["workers"]
         recorder = _open["recorder"] = Recorder(t0, os.environ.get(offered.SAMPLES_VARIABLE) == "1")
         index = getattr(self.environment.runner, "worker_index", 0) % workers

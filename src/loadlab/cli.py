@@ -1,7 +1,8 @@
 """The command line: parse, build one configuration object, call the library, print errors.
 
 Only this module prints errors and chooses exit codes: 2 for bad input (nothing started),
-1 for a failure of the lab, 130 for an interrupted sweep.
+1 for a failure of the lab, 128 + the signal for an interrupted sweep (130 for Ctrl-C, 143
+for SIGTERM), after the same clean-up either way.
 """
 
 from __future__ import annotations
@@ -39,12 +40,14 @@ def _measure(args: argparse.Namespace) -> runs.Outcome | int:
     """Validate, then sweep; an int is an exit status that ends the command early."""
     plan = runs.plan_for(_sweep_config(args))  # ConfigError here: nothing has started
     what = f"{args.command} {plan.config.resume or plan.config.out / new_run_id(plan.config)}"
+    for warning in runs.ceiling_warnings(plan):
+        print(warning, file=sys.stderr)
     with lock.hold(ROOT, what):  # a second lab in this checkout is refused, even its dry run
         if args.dry_run:
             print(runs.describe(plan))
             return 0
         stack = Stack()
-        runs.preflight(stack)
+        runs.preflight(stack, plan)
         outcome = runs.execute(plan, stack)
     where = outcome.run.directory
     print(f"report: {where / 'index.html'}")
@@ -54,7 +57,7 @@ def _measure(args: argparse.Namespace) -> runs.Outcome | int:
               f"time (overhead {eff['overhead']:.0%})")  # fmt: skip
     if outcome.interrupted:
         print(f"interrupted: finish with `make sweep RESUME={where}`", file=sys.stderr)
-        return 130
+        return _interrupted_code()
     return outcome
 
 
@@ -83,7 +86,7 @@ def _cmd_nightly(args: argparse.Namespace) -> int:
         outcome = _measure(args)
         if isinstance(outcome, int):
             return outcome
-        run, remeasure = outcome.run, None  # lead: the sweep's re-measurement callback here
+        run, remeasure = outcome.run, outcome.remeasure
     verdict = nightly.gate(run, Path(args.store), committed=Path(args.baseline),
                            threshold=args.threshold, p95_threshold=args.p95_threshold,
                            remeasure=remeasure, rebaseline=args.rebaseline)  # fmt: skip
@@ -179,7 +182,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _sigterm(_signum: int, _frame: object) -> None:
+_SIGNALS: list[int] = []  # which signal interrupted us (SIGINT arrives as KeyboardInterrupt)
+
+
+def _interrupted_code() -> int:
+    return 128 + (_SIGNALS[-1] if _SIGNALS else signal.SIGINT)
+
+
+def _sigterm(signum: int, _frame: object) -> None:
+    _SIGNALS.append(signum)
     # CI cancelling a job sends SIGTERM: stop as cleanly as on Ctrl-C.
     raise KeyboardInterrupt
 
@@ -201,5 +212,5 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        code = 130
+        code = _interrupted_code()
     raise SystemExit(code)

@@ -23,7 +23,7 @@ from .errors import ConfigError
 from .offered import LOADS
 from .options import Bound, items, scalar, setting, workers_or_auto
 from .profiles import PROFILES, Profile, Series
-from .stack import VARIANTS
+from .stack import IMAGE_TAGS, TARGET_VARIANTS
 
 # Where the numbers come from; each bound names its reason in the error it raises.
 DOCKER_MIN_CPUS = Bound(0.01, why="Docker's smallest CPU quota is 0.01")
@@ -49,7 +49,12 @@ class SweepConfig:
     """What to sweep; built once at the edge (CLI) and passed down."""
 
     profile: str = setting(scalar(str, choices=tuple(PROFILES)), "/".join(PROFILES), "default")
-    variants: tuple[str, ...] | None = setting(items(str, choices=VARIANTS), "Compose services")
+    variants: tuple[str, ...] | None = setting(
+        items(str, choices=TARGET_VARIANTS), "Compose services; name@3.13 runs the 3.13 image"
+    )
+    pythons: tuple[str, ...] | None = setting(
+        items(str, choices=tuple(IMAGE_TAGS)), "target Pythons: every series on each (3.11,3.13)"
+    )
     endpoints: tuple[str, ...] | None = setting(items(str), "endpoints, e.g. io/sync,io/async")
     cpus: tuple[float, ...] | None = setting(
         items(float, DOCKER_MIN_CPUS), "CPU limits (CFS quota), e.g. 0.5,1"
@@ -189,7 +194,7 @@ def resolve(config: SweepConfig, cores: list[int] | None = None) -> Plan:
     load = config.load or ("open" if config.profile == "open" else "closed")
     plan = Plan(
         config=config,
-        series=_series(config, profile),
+        series=_on_pythons(_series(config, profile), config.pythons),
         cpus=config.cpus or profile.cpus,
         users=config.users or profile.users,
         duration=profile.duration if config.duration is None else config.duration,
@@ -218,6 +223,15 @@ def _series(config: SweepConfig, profile: Profile) -> tuple[Series, ...]:
     if len(set(stripped)) != len(stripped):
         raise ConfigError(f"ENDPOINTS repeats an endpoint: {', '.join(endpoints)}")
     return tuple((v, e) for v in variants for e in stripped)
+
+
+def _on_pythons(series: tuple[Series, ...], pythons: tuple[str, ...] | None) -> tuple[Series, ...]:
+    """Each series once per target Python (3.11 is the plain image, 3.13 the @3.13 one)."""
+    if not pythons:
+        return series
+    if any("@" in v for v, _ in series):
+        raise ConfigError("PYTHONS and a VARIANT@python name cannot be combined")
+    return tuple((v if p == "3.11" else f"{v}@{p}", e) for p in pythons for v, e in series)
 
 
 def _check(plan: Plan, cores: list[int]) -> None:

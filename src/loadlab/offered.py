@@ -28,7 +28,8 @@ ARRIVALS_VARIABLE = "LAB_ARRIVALS"  # uniform or poisson
 IN_FLIGHT_VARIABLE = "LAB_MAX_IN_FLIGHT"  # per worker
 SAMPLES_VARIABLE = "LAB_SAMPLES"  # 1: open-loop workers keep raw samples too
 HISTOGRAMS_PREFIX = "hist-"  # open-loop workers' interval histograms, one JSON file each
-INTERVAL = 0.5  # seconds per recorded interval (open loop) and per throughput observation
+INTERVAL = 1.0  # seconds per recorded open-loop interval: each ends with three histograms
+# encoded (a few ms with the event loop held), so fewer intervals keep the sends on time
 OPEN_START_DELAY = 2.0  # the master announces a start time this far ahead, so every worker
 # is ready and their schedules share one origin
 OPEN_TAIL = 5.0  # seconds after the last step for answers still in flight

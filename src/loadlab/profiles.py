@@ -40,7 +40,7 @@ PROFILES = {
         cpus=(1.0,),
         users=(10, 60),
         duration=6,
-        warmup=3,
+        warmup=6,
         repeats=1,
         work_seconds=0.2,
     ),
@@ -88,6 +88,33 @@ PROFILES = {
         repeats=1,
         work_seconds=0.2,
         rates=(50.0, 100.0, 150.0, 200.0, 250.0),
+    ),
+    # What a CPU limit does to CPU-bound work: one process (the GIL: one core at most), two
+    # workers, and a process pool, from a quarter core to the whole host.
+    "cpu": Profile(
+        series=(
+            ("uvicorn", "cpu/sync"),
+            ("uvicorn-workers", "cpu/sync"),
+            ("uvicorn", "cpu/process"),
+        ),
+        cpus=(0.25, 0.5, 1.0, 2.0),
+        users=(1, 4, 16),
+        duration=8,
+        warmup=4,
+        repeats=1,
+        work_seconds=0.2,
+    ),
+    # The cpu_count lie: Python 3.11 sizes asyncio's default executor from os.cpu_count() (the
+    # host's 2 cores: 6 threads), Python 3.13 from os.process_cpu_count() (the cpuset's 1 core:
+    # 5 threads), whatever the quota says; the knee of io/executor-default moves with it.
+    "cpucount": Profile(
+        series=(("uvicorn", "io/executor-default"), ("uvicorn@3.13", "io/executor-default")),
+        cpus=(1.0,),
+        users=(4, 8, 16),
+        duration=8,
+        warmup=4,
+        repeats=1,
+        work_seconds=0.2,
     ),
     # Everything against everything; hours, not minutes.
     "full": Profile(

@@ -16,7 +16,7 @@ from pathlib import Path
 from statistics import fmean
 from urllib.parse import quote
 
-from . import charts
+from . import across, charts
 from .charts import Line
 from .quality import STATUSES
 from .results import SUMMARY_COLUMNS, PointResult, Run
@@ -87,9 +87,8 @@ def page(run: Run) -> str:
     colours = series_colours(run)
     limits = sorted({r.point.cpus for r in run.points.values()})
     panels = [_panel(run, cpus, colours) for cpus in limits]
-    body = "\n".join(
-        [_header(run), f"<p class='how'>{HOW_TO_READ}</p>", *panels, _table(run), _environment(run)]
-    )
+    body = "\n".join([_header(run), f"<p class='how'>{HOW_TO_READ}</p>", _across(run, colours),
+                      *panels, _table(run), _environment(run)])  # fmt: skip
     return (
         "<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>\n"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>\n"
@@ -162,6 +161,42 @@ def _panel(run: Run, cpus: float, colours: dict[Series, str]) -> str:
     return (
         f"<section class='panel'><h2>CPU limit {cpus:g}</h2>\n"
         f"{_legend(series, colours)}{note}\n<div class='charts'>{figures}</div></section>"
+    )
+
+
+ACROSS_CHARTS = (
+    ("Saturation throughput", "rps", "requests/s"),
+    ("p99 latency at saturation", "p99_ms", "ms"),
+    ("Target CPU used (dashed: the limit)", "cpu_cores", "cores"),
+    ("Throttled CFS periods", "throttled_pct", "%"),
+)
+
+
+def _across(run: Run, colours: dict[Series, str]) -> str:
+    """The CPU limit on the x-axis: what it changed, per series (runs with 2+ limits only)."""
+    found = across.across_limits(run)
+    if not found:
+        return ""
+    figures = []
+    for title, key, unit in ACROSS_CHARTS:
+        lines = []
+        for a in found:
+            points = [(at.cpus, getattr(at, key)) for at in a.limits
+                      if getattr(at, key) is not None]  # fmt: skip
+            errors = [(at.cpus, *at.rps_ci) for at in a.limits if at.rps_ci] if key == "rps" else []
+            lines.append(Line(_label(a.series), points, colours[a.series], False, errors))
+            if key == "cpu_cores":
+                limit = [(at.cpus, at.cpus) for at in a.limits]
+                lines.append(Line(_label(a.series), limit, colours[a.series], True))
+        figures.append(charts.line_chart(lines, title=title, x_label="CPU limit (cores)",
+                                         y_label=unit))  # fmt: skip
+    sentences = "".join(f"<li>{escape(a.sentence)}</li>" for a in found)
+    return (
+        "<section class='panel across'><h2>Across CPU limits</h2>\n"
+        "<p class='how'>Each series at its saturation point (its highest throughput at any load) "
+        "under each CPU limit, ok points only; CPU used and throttling from the target's cgroup "
+        f"over the same window.</p><ul class='verdicts'>{sentences}</ul>\n"
+        f"<div class='charts'>{''.join(figures)}</div></section>"
     )
 
 

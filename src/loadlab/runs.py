@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
-from . import metadata, report
+from . import lock, metadata, report
 from .config import (
     Plan,
     SweepConfig,
@@ -20,11 +21,12 @@ from .config import (
     resolve,
     with_resume_defaults,
 )
-from .errors import ConfigError, EngineError
+from .endpoints import ENDPOINTS
+from .errors import ConfigError, EngineError, LabError
 from .matrix import points
 from .progress import Progress
 from .results import Run, link_latest
-from .stack import Stack
+from .stack import ROOT, Stack, image_of
 from .sweep import Sweep, seconds_per_point
 
 
@@ -32,6 +34,14 @@ from .sweep import Sweep, seconds_per_point
 class Outcome:
     run: Run
     interrupted: bool
+    sweep: Sweep | None = None
+
+    def remeasure(self, point_ids: list[str]) -> dict[str, dict]:
+        """The nightly gate's confirmation: these points measured again, in the lab's lock."""
+        if self.sweep is None:
+            return {}
+        with lock.hold(ROOT, f"nightly re-measure {self.run.directory}"):
+            return self.sweep.remeasure(point_ids)
 
     @property
     def failed(self) -> int:
@@ -71,16 +81,18 @@ def describe(plan: Plan) -> str:
     )
 
 
-def preflight(stack: Stack) -> None:
+def preflight(stack: Stack, plan: Plan) -> None:
     """Fail before anything starts when the engine or the images are missing."""
     try:
         subprocess.run(["docker", "info"], capture_output=True, check=True, timeout=30)
     except (OSError, subprocess.SubprocessError):
         raise EngineError("no Docker engine reachable: run `make engine`") from None
-    for image in metadata.IMAGES.values():
+    wanted = {*metadata.IMAGES.values(), *(image_of(v) for v, _ in plan.series)}
+    for image in sorted(wanted):
         found = subprocess.run(["docker", "image", "inspect", image], capture_output=True)
         if found.returncode != 0:
-            raise EngineError(f"image {image} is missing: run `make images`")
+            make = "make images-py313" if image.endswith("py3.13") else "make images"
+            raise EngineError(f"image {image} is missing: run `{make}`")
 
 
 def open_run(plan: Plan) -> Run:
@@ -108,10 +120,51 @@ def execute(plan: Plan, stack: Stack) -> Outcome:
         run.metadata["finished_at"] = metadata.now()
         run.metadata["interrupted"] = interrupted
         run.metadata["efficiency"] = efficiency(sweep.measured_s, sweep.progress.elapsed())
+        if plan.config.profile == "bench":
+            run.metadata["harness_ceiling_rps"] = harness_ceiling(run)
         run.save()
         report.render(run)
         link_latest(run)
-    return Outcome(run, interrupted)
+    return Outcome(run, interrupted, sweep)
+
+
+def harness_ceiling(run: Run) -> float | None:
+    """The most requests a second the lab drove through Locust in a bench run (ok points)."""
+    rates = [r.stats["rps"] for r in run.points.values()
+             if r.status == "ok" and (r.stats or {}).get("rps")]  # fmt: skip
+    return max(rates) if rates else None
+
+
+def latest_ceiling(out: Path) -> tuple[float, str] | None:
+    """The ceiling the newest `make bench` in ``out`` measured, and that run's name."""
+    for path in sorted(out.glob("bench-*/run.json"), reverse=True):
+        try:
+            ceiling = Run.load(path.parent).metadata.get("harness_ceiling_rps")
+        except LabError:
+            continue
+        if ceiling:
+            return ceiling, path.parent.name
+    return None
+
+
+def ceiling_warnings(plan: Plan) -> list[str]:
+    """Points that could ask for more than the lab has been measured to drive."""
+    found = latest_ceiling(plan.config.out)
+    if found is None:
+        return []
+    ceiling, bench = found
+    over = []
+    for variant, endpoint in plan.series:
+        for level in plan.levels:
+            # The most a point can ask for: its rate, or every user cycling in one service time.
+            asks = level if plan.load == "open" else level / plan.work_seconds
+            if ENDPOINTS[endpoint].kind == "io" and asks > ceiling:
+                over.append(f"{variant} {endpoint} at {level:g}")
+    if not over:
+        return []
+    return [f"warning: {len(over)} point(s) may ask for more than the {ceiling:.0f} requests/s "
+            f"the lab drove in {bench} (e.g. {over[0]}); they would measure Locust, and are "
+            "marked harness-bound if they do"]  # fmt: skip
 
 
 def efficiency(measured_s: float, wall_s: float) -> dict:

@@ -29,6 +29,20 @@ VARIANTS = (
     "uvicorn-limit-concurrency",
 )
 LOCUST = ("locust-master", "locust-worker")
+# A variant may name the Python its target runs: "uvicorn@3.13" is the uvicorn service on the
+# Python 3.13 image (make images-py313); a plain name runs the default image (3.11).
+IMAGE_TAGS = {"3.11": "latest", "3.13": "py3.13"}
+TARGET_VARIANTS = VARIANTS + tuple(f"{v}@3.13" for v in VARIANTS)
+
+
+def service_of(variant: str) -> str:
+    return variant.partition("@")[0]
+
+
+def image_of(variant: str) -> str:
+    return f"loadlab/target:{IMAGE_TAGS[variant.partition('@')[2] or '3.11']}"
+
+
 # Compose interpolates these from the environment; the driver owns them while it runs.
 _OWNED = {
     "CPUS",
@@ -44,6 +58,7 @@ _OWNED = {
     "LAB_ARRIVALS",
     "LAB_MAX_IN_FLIGHT",
     "LAB_SAMPLES",
+    "TARGET_TAG",
     "LOCUST_CLASS",
     "LOCUST_OUT",
     "LOCUST_WORKERS",
@@ -123,6 +138,7 @@ class Stack:
 
     def up(self, variant: str, settings: Mapping[str, str], timeout: float = 120) -> None:
         """Start ``variant`` fresh with ``settings`` and wait until its healthcheck passes."""
+        tag = image_of(variant).rpartition(":")[2]
         self.compose(
             "up",
             "--detach",
@@ -131,13 +147,14 @@ class Stack:
             "--force-recreate",
             "--wait-timeout",
             str(int(timeout)),
-            variant,
-            env=settings,
+            service_of(variant),
+            env={**settings, "TARGET_TAG": tag},
             timeout=timeout + 30,
         )
 
     def stop(self, *services: str) -> None:
-        self.compose("rm", "--stop", "--force", "--volumes", *services, timeout=120)
+        names = [service_of(s) for s in services]
+        self.compose("rm", "--stop", "--force", "--volumes", *names, timeout=120)
 
     def down(self) -> None:
         """Remove every container and network of this project, whatever state it is in."""
@@ -145,14 +162,15 @@ class Stack:
 
     def url(self, variant: str) -> str:
         """Where the host reaches ``variant`` (its port is published on 127.0.0.1)."""
-        out = self.compose("port", variant, "8000", timeout=30).stdout.strip()
+        out = self.compose("port", service_of(variant), "8000", timeout=30).stdout.strip()
         if not out:
             raise EngineError(f"{variant} publishes no port; is it running?")
         return "http://" + out.splitlines()[0]
 
     def container_ids(self, *services: str, env: Mapping[str, str] = {}) -> dict[str, str]:
         """Full container ids of ``services`` by container name (for reading their cgroups)."""
-        out = self.compose("ps", "--format", "{{.Name}} {{.ID}}", *services, env=env).stdout
+        names = [service_of(s) for s in services]
+        out = self.compose("ps", "--format", "{{.Name}} {{.ID}}", *names, env=env).stdout
         found = {}
         for line in out.splitlines():
             name, _, short = line.partition(" ")
@@ -161,6 +179,21 @@ class Stack:
             if full:
                 found[name] = full
         return found
+
+    def exited(self, variant: str) -> tuple[int, float] | None:
+        """(exit code, when) if ``variant``'s container has died; None while it runs."""
+        ids = self.compose(
+            "ps", "--all", "--quiet", service_of(variant), check=False
+        ).stdout.split()
+        if not ids:
+            return (-1, 0.0)
+        state = subprocess.run(
+            ["docker", "inspect", "--format", "{{.State.Running}} {{.State.ExitCode}} "
+             "{{.State.FinishedAt}}", ids[0]], capture_output=True, text=True,
+        ).stdout.split()  # fmt: skip
+        if not state or state[0] == "true":
+            return None
+        return int(state[1]), _epoch(state[2])
 
     def runtime(self, variant: str) -> dict:
         """The /runtime document of ``variant``, as read inside its container."""
@@ -176,7 +209,7 @@ class Stack:
         # it must be able to write its reports and samples into this bind mount.
         run.out.chmod(0o777)
         env = {
-            "TARGET": run.target,
+            "TARGET": service_of(run.target),
             "LOCUST_CLASS": run.locust_class,
             "USERS": str(run.users),
             "SPAWN_RATE": str(run.users),
@@ -212,6 +245,15 @@ def _exit_status(waited: subprocess.CompletedProcess[str]) -> int:
     return waited.returncode
 
 
+def _epoch(text: str) -> float:
+    """Docker's RFC 3339 time (nanoseconds, Z) as epoch seconds."""
+    import datetime as dt
+
+    stamp = text.rstrip("Z").split(".")
+    seconds = dt.datetime.fromisoformat(stamp[0]).replace(tzinfo=dt.UTC).timestamp()
+    return seconds + (float("0." + stamp[1]) if len(stamp) > 1 else 0.0)
+
+
 def get_json(url: str, timeout: float = 10) -> dict:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
@@ -226,9 +268,12 @@ def session(stack: Stack) -> Iterator[Stack]:
     try:
         yield stack
     finally:
-        # A second Ctrl-C must not abort the clean-up that the first one started.
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # A second Ctrl-C (or a SIGTERM) must not abort the clean-up the first one started.
+        previous = {
+            sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
         try:
             stack.down()
         finally:
-            signal.signal(signal.SIGINT, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)

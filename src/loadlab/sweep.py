@@ -58,6 +58,27 @@ class Sweep:
             for (variant, cpus), members in groups(self.pending()):
                 self._group(variant, cpus, members)
 
+    def remeasure(self, point_ids: list[str]) -> dict[str, dict]:
+        """Measure these points again (same image and settings, a fresh container and window)
+        and return their stats, leaving the run's own measurements as they are: the nightly
+        gate confirms a regression this way before it fails the job."""
+        found: dict[str, dict] = {}
+        wanted = [self.run.points[i].point for i in point_ids if i in self.run.points]
+        with session(self.stack):
+            for (variant, cpus), members in groups(wanted):
+                placement = place(cpus)
+                env = {**self.plan.target_env(), "CPUS": f"{cpus:g}",
+                       "CPUSET": placement.target_cpuset}  # fmt: skip
+                self.stack.up(variant, env)
+                for point in members:
+                    result = PointResult(point, placement=asdict(placement))
+                    out = self.run.directory / "remeasured" / point.id
+                    self._measure([result], placement, out)
+                    if result.stats is not None:
+                        found[point.id] = {**result.stats, "status": result.status}
+                self.stack.stop(variant)
+        return found
+
     def _group(self, variant: str, cpus: float, members: list[Point]) -> None:
         placement = place(cpus)
         self.run.metadata.setdefault("placements", {})[f"{cpus:g}"] = placement.note()
@@ -69,9 +90,21 @@ class Sweep:
             return
         try:
             for _, points in groupby(members, key=lambda p: p.run_key):
+                if self.stack.exited(variant) is not None and not self._revive(variant, env):
+                    self._finish([PointResult(p) for p in points], f"{variant} died and did "
+                                 "not come back up")  # fmt: skip
+                    continue
                 self._locust_run(list(points), placement)
         finally:
             self.stack.stop(variant)
+
+    def _revive(self, variant: str, env: dict[str, str]) -> bool:
+        """Bring a target that died back up for the group's next runs."""
+        try:
+            self.stack.up(variant, env)
+        except EngineError:
+            return False
+        return True
 
     def _locust_run(self, points: list[Point], placement: Placement) -> None:
         results = [PointResult(p, started_at=now(), placement=asdict(placement)) for p in points]
@@ -92,19 +125,22 @@ class Sweep:
         for result in results:
             if error is not None:
                 result.status, result.error = "failed", error
+            elif result.status == "pending":  # never measured, with no error given
+                result.status, result.error = "failed", "not measured"
             result.finished_at = now()
             self.run.points[result.point.id] = result
         self.run.save()
         for result in results:
             self.progress.advance(_outcome(result))
 
-    def _measure(self, results: list[PointResult], placement: Placement) -> None:
+    def _measure(self, results: list[PointResult], placement: Placement,
+                 out: Path | None = None) -> None:  # fmt: skip
         first, plan = results[0].point, self.plan
         url = self.stack.url(first.variant)
         check_limits(wait_idle(url), placement)
         cpu_cost = cpu_cost_of(url, first.endpoint)
         runtime = wait_idle(url)
-        out = self.run.locust_dir(first)
+        out = out or self.run.locust_dir(first)
         shutil.rmtree(out, ignore_errors=True)  # a resumed run starts clean
         steps = tuple(offered.Step(r.point.level, plan.step_seconds) for r in results)
         target = list(self.stack.container_ids(first.variant).values())[:1]
@@ -126,8 +162,14 @@ class Sweep:
             else intervals.load(out, workers)
         )
         watched = measure.Telemetry(tel, len(parse_cpuset(placement.locust_cpuset)))
+        died = self.stack.exited(first.variant)
         for result, step in zip(results, times, strict=True):
             result.runtime, result.locust_dir = runtime, str(out.relative_to(self.run.directory))
+            if died is not None and died[1] < step.end:
+                # Measured before the target died: kept. From then on: failed, with the cause.
+                result.status = "failed"
+                result.error = f"target container exited (code {died[0]}) during this step"
+                continue
             window(result, found, step, plan, watched)
             # The yardstick, computed after the measurement and never fed back into it.
             result.prediction = prediction(result, plan, cpu_cost)

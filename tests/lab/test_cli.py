@@ -58,3 +58,20 @@ def test_makefile_passes_every_sweep_setting():
     block = text.split("SWEEP_VARS :=", 1)[1].split("\n\n", 1)[0].split("SERVICE_VARS", 1)[0]
     named = set(block.replace("\\", " ").split())
     assert named == {name.upper() for name, _, _ in settings_help()}
+
+
+def test_a_plan_past_the_measured_harness_ceiling_is_warned_about(tmp_path):
+    """With a bench run that drove 300 rps, io/async at 120 users (600/s possible) is named."""
+    from loadlab.config import SweepConfig, resolve
+    from loadlab.matrix import Point
+    from loadlab.results import Run
+    from loadlab.runs import ceiling_warnings, harness_ceiling
+
+    bench = Run.create(tmp_path / "bench-1", {}, [Point("uvicorn", "health", 1.0, 10, 1)])
+    (only,) = bench.points.values()
+    only.status, only.stats = "ok", {"rps": 300.0}
+    bench.metadata["harness_ceiling_rps"] = harness_ceiling(bench)
+    bench.save()
+    plan = resolve(SweepConfig.from_strings({"out": str(tmp_path), "users": "10,120"}), [0, 1])
+    (warning,) = ceiling_warnings(plan)
+    assert "300 requests/s" in warning and "bench-1" in warning and "at 120" in warning

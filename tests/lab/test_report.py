@@ -143,7 +143,7 @@ def test_every_chart_is_an_svg_with_measured_lines(rendered):
 def test_predicted_lines_only_for_io_series(rendered):
     """Dashed model lines are drawn for the io series; the cpu series has none."""
     _, html = rendered
-    for svg in svgs(html):
+    for svg in svgs("".join(panels(html).values())):
         predicted = polylines(svg, "predicted")
         assert [p.findtext("title") for p in predicted] == ["uvicorn io/sync (model)"]
         assert all(p.get("stroke-dasharray") for p in predicted)
@@ -322,3 +322,11 @@ def test_line_chart_escapes_labels():
 def test_nice_ticks_cover_the_largest_value_in_round_steps(largest, ticks):
     """Ticks run from 0 past the largest value in steps of 1, 2, 2.5 or 5 times a power of 10."""
     assert charts.nice_ticks(largest) == ticks
+
+
+def test_runs_with_two_limits_get_the_view_across_limits(rendered):
+    """A run under 0.5 and 1 CPU has the across-limits section, a sentence per series."""
+    _, html = rendered
+    section = re.search(r"<section class='panel across'>(.*?)</section>", html, re.S)
+    assert section and "CPU limit (cores)" in section.group(1)
+    assert section.group(1).count("<li>") >= 1 and "from 0.5 to 1 CPU" in section.group(1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
 
 import pytest
 
@@ -28,14 +29,20 @@ def leftovers(project: str = PROJECT) -> list[str]:
     return found
 
 
-@pytest.fixture(scope="session")
-def stack():
-    """The test project, emptied before and after; the images must exist (make images)."""
-    for image in ("loadlab/target:latest", "loadlab/locust:latest"):
+def fresh_stack(project: str, images: tuple[str, ...]) -> Iterator[Stack]:
+    """A Compose project of its own (random loopback ports), emptied before and after; the
+    images must exist (make images)."""
+    for image in images:
         if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode:
             pytest.fail(f"image {image} is missing: run `make images` (make test does)")
-    s = Stack(project=PROJECT, env=RANDOM_PORTS)
+    s = Stack(project=project, env=RANDOM_PORTS)
     s.down()
     yield s
     s.down()
-    assert leftovers() == []
+    assert leftovers(project) == []
+
+
+@pytest.fixture(scope="session")
+def stack():
+    """The test project, emptied before and after."""
+    yield from fresh_stack(PROJECT, ("loadlab/target:latest", "loadlab/locust:latest"))

@@ -13,7 +13,7 @@ import pytest
 from loadlab.cpus import place
 from loadlab.stack import LOCUST, ROOT, VARIANTS, LocustRun, Stack
 
-from .conftest import RANDOM_PORTS, leftovers
+from .conftest import fresh_stack
 
 PROJECT = "loadlab-hardening"
 # compose.yaml's tags: TARGET_TAG for the target image, IMAGE_TAG for Locust's.
@@ -120,15 +120,8 @@ def _image_ids(images: list[str]) -> list[str]:
 @pytest.fixture(scope="module")
 def stack():
     """A Compose project of its own (random loopback ports), emptied before and after."""
-    for var, image in IMAGES.items():
-        image = image.format(os.environ.get(var, "latest"))
-        if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode:
-            pytest.fail(f"image {image} is missing: run `make images` (make test does)")
-    s = Stack(project=PROJECT, env=RANDOM_PORTS)
-    s.down()
-    yield s
-    s.down()
-    assert leftovers(PROJECT) == []
+    images = tuple(image.format(os.environ.get(var, "latest")) for var, image in IMAGES.items())
+    yield from fresh_stack(PROJECT, images)
 
 
 def inspect(stack: Stack, service: str) -> list[dict]:

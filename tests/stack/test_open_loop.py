@@ -1,0 +1,58 @@
+"""The open loop for real: a rate the server cannot slow down, below and above its capacity."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .test_sweep import finish, loadlab
+
+pytestmark = pytest.mark.docker
+
+CAPACITY = 40 / 0.2  # io/sync: anyio's 40 threads, 0.2 s each
+
+
+@pytest.fixture(scope="module")
+def open_run(tmp_path_factory, stack):
+    """io/sync on uvicorn at 100, 150 and 250 requests a second (capacity 200/s), uniform."""
+    out = tmp_path_factory.mktemp("open")
+    args = ["--profile", "open", "--endpoints", "io/sync", "--rates", "100,150,250",
+            "--duration", "8", "--out", str(out), "--run-id", "open"]  # fmt: skip
+    finish(loadlab("sweep", *args))
+    points = json.loads((out / "open" / "run.json").read_text())["points"]
+    return {"dir": out / "open", **{p["rate"]: p for p in points}}
+
+
+def test_below_capacity_the_throughput_is_the_offered_rate(open_run):
+    """At 100 and 150/s the server keeps up: throughput within 2 % of the rate, p50 near S."""
+    for rate in (100.0, 150.0):
+        stats = open_run[rate]["stats"]
+        assert stats["rps"] == pytest.approx(rate, rel=0.02)
+        assert stats["p50_ms"] == pytest.approx(200, rel=0.10)
+        assert stats["dropped"] == 0
+
+
+def test_sends_leave_on_time_below_capacity(open_run):
+    """The send-lag check passes where the server keeps up: the harness is not the limit."""
+    for rate in (100.0, 150.0):
+        point = open_run[rate]
+        assert point["status"] == "ok", point["flags"]
+
+
+def test_above_capacity_the_backlog_grows_and_latency_climbs(open_run):
+    """At 250/s the server completes no more than its capacity and latency explodes."""
+    over, under = open_run[250.0]["stats"], open_run[150.0]["stats"]
+    assert over["rps"] <= CAPACITY * 1.03 and over["rps"] < 0.9 * 250
+    assert over["p99_ms"] > 5 * under["p99_ms"]
+    assert open_run[250.0]["prediction"]["method"] == "overload (fluid)"
+
+
+def test_percentiles_come_from_bounded_histograms(open_run):
+    """The worker left interval histograms and no raw samples (SAMPLES=0); every point has
+    p50, p90, p99, p99.9, max and the send lag."""
+    locust = open_run["dir"] / open_run[100.0]["locust_dir"]
+    assert len(list(locust.glob("hist-*.json"))) == 1 and not list(locust.glob("*samples*"))
+    for rate in (100.0, 150.0, 250.0):
+        keys = {"p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms", "lag_p99_ms"}
+        assert keys <= set(open_run[rate]["stats"])
