@@ -36,7 +36,9 @@ SERVICE_SECONDS = Bound(0, 60, above=True, why="the service accepts 0-60 s")
 SERVICE_ITERATIONS = Bound(1, 50_000_000, why="the service accepts 1-50,000,000")
 SERVICE_POOL = Bound(1, 10_000, why="the service accepts 1-10,000 threads")
 SERVICE_WORKERS = Bound(1, 64, why="the service accepts 1-64 worker processes")
-SERVICE_CONCURRENCY = Bound(1, 100_000, why="the service accepts 1-100,000")
+# uvicorn counts the connection asking among the concurrent ones: at 1 it answers every
+# request 503, the healthcheck's and the lab's own /runtime reads included.
+SERVICE_CONCURRENCY = Bound(2, 100_000, why="uvicorn answers 503 to everything at 1")
 LOCUST_WORKERS = Bound(1, 16, why="each is a process; more than 16 only contend for the cores")
 IN_FLIGHT = Bound(1, 100_000, why="each request in flight holds a connection")
 RATIO = Bound(0, 1, why="a share of the requests")

@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import math
 import shutil
-import time
 from dataclasses import asdict, dataclass, field
 from itertools import groupby
 from pathlib import Path
 
-from target.work import expected_burn
-
-from . import intervals, measure, model, offered, queueing, telemetry
+from . import intervals, measure, offered, predictions, readiness, telemetry
 from .config import Plan
 from .cpus import Placement, parse_cpuset, place
 from .endpoints import ENDPOINTS
@@ -28,7 +25,7 @@ from .matrix import Point, groups
 from .metadata import now
 from .progress import Progress
 from .results import PointResult, Run
-from .stack import LocustRun, Stack, get_json, session
+from .stack import LocustRun, Stack, session
 
 LOCUST_FILES = {
     "locust_stats.csv": "stats.csv",
@@ -37,7 +34,6 @@ LOCUST_FILES = {
     "locust_exceptions.csv": "exceptions.csv",
 }
 LOCUST_START_SECONDS = 6.0  # containers up, workers connected, then stopped (measured)
-IDLE_TIMEOUT = 120.0
 REDO = ("pending", "failed")  # what RESUME measures again; the other statuses are results
 
 
@@ -137,9 +133,9 @@ class Sweep:
                  out: Path | None = None) -> None:  # fmt: skip
         first, plan = results[0].point, self.plan
         url = self.stack.url(first.variant)
-        check_limits(wait_idle(url), placement)
-        cpu_cost = cpu_cost_of(url, first.endpoint)
-        runtime = wait_idle(url)
+        readiness.check_limits(readiness.wait_idle(url), placement)
+        cpu_cost = readiness.cpu_cost_of(url, first.endpoint)
+        runtime = readiness.wait_idle(url)
         out = out or self.run.locust_dir(first)
         shutil.rmtree(out, ignore_errors=True)  # a resumed run starts clean
         steps = tuple(offered.Step(r.point.level, plan.step_seconds) for r in results)
@@ -172,7 +168,7 @@ class Sweep:
                 continue
             window(result, found, step, plan, watched)
             # The yardstick, computed after the measurement and never fed back into it.
-            result.prediction = prediction(result, plan, cpu_cost)
+            result.prediction = predictions.prediction(result, plan, cpu_cost)
             self.measured_s += result.stats["duration"]
 
     def _run_spec(self, point: Point, out: Path, steps: tuple[offered.Step, ...]) -> LocustRun:
@@ -203,86 +199,8 @@ def seconds_per_point(plan: Plan) -> float:
     return plan.step_seconds + LOCUST_START_SECONDS / len(plan.users)
 
 
-def check_limits(runtime: dict, placement: Placement) -> None:
-    """Fail the point unless the container really has the CPU quota and cpuset asked for."""
-    quota, affinity = runtime.get("cpu_quota"), runtime.get("affinity")
-    if quota is None or not math.isclose(quota, placement.cpus, rel_tol=1e-6):
-        raise PointError(
-            f"CPU limit not in effect: asked cpus={placement.cpus:g}, "
-            f"/runtime reports cpu_quota={quota}"
-        )
-    wanted = len(parse_cpuset(placement.target_cpuset))
-    if affinity != wanted:
-        raise PointError(
-            f"cpuset not in effect: asked {placement.target_cpuset!r} "
-            f"({wanted} cores), /runtime reports affinity {affinity}"
-        )
-
-
-def check_answer(url: str, endpoint: str) -> dict:
-    """One request, checked for a correct answer, before the endpoint is put under load."""
-    answer = get_json(f"{url}/{endpoint}", timeout=120)
-    if ENDPOINTS[endpoint].kind == "cpu":
-        want = expected_burn(int(answer.get("iterations", 0)))
-        if answer.get("result") != want:
-            raise PointError(f"/{endpoint} answered result={answer.get('result')}, want {want}")
-    elif ENDPOINTS[endpoint].kind != "meta" and answer.get("endpoint") != endpoint:
-        raise PointError(f"/{endpoint} answered for {answer.get('endpoint')!r}")
-    return answer
-
-
-def wait_idle(url: str, timeout: float = IDLE_TIMEOUT) -> dict:
-    """Wait until no request is in flight and return the last (idle) /runtime document.
-
-    Two idle reads in a row per worker process, since each read reaches one of them."""
-    deadline, idle_reads, runtime = time.monotonic() + timeout, 0, {}
-    while idle_reads < 2 * int(runtime.get("workers") or 1):
-        if time.monotonic() > deadline:
-            raise PointError(f"target still busy after {timeout:g} s (abandoned requests?)")
-        try:
-            runtime = get_json(url + "/runtime", timeout=timeout)
-            busy = runtime.get("requests_in_flight", 0)
-        except EngineError:
-            busy = 1
-        idle_reads = idle_reads + 1 if busy == 0 else 0
-        if busy:
-            time.sleep(0.2)
-    return runtime
-
-
 def _limit(steps: tuple[offered.Step, ...]) -> float:
     return offered.longest(list(steps)) + offered.OPEN_START_DELAY + offered.OPEN_TAIL + 120
-
-
-def prediction(result: PointResult, plan: Plan, cpu_cost: float | None) -> dict:
-    """What the model expects of a measured point: closed-loop queueing (I/O), the CPU model
-    (cpu, from the measured cost), or the open-loop model over the point's own window."""
-    point, runtime, stats = result.point, result.runtime or {}, result.stats or {}
-    if point.rate is None:
-        p = model.predict(point.endpoint, point.users, runtime, cpu_cost=cpu_cost)
-        found = {"pool": p.pool, "rps": p.rps, "mean_ms": p.mean_ms}
-    else:
-        pool = model.pool_size(point.endpoint, runtime)
-        begun = stats.get("step_start") or 0.0
-        window = (stats["window_start"] - begun, stats["window_end"] - begun)
-        found = asdict(queueing.predict_open(pool, runtime.get("work_seconds"), point.rate,
-                                             plan.config.arrivals, window=window))  # fmt: skip
-    if cpu_cost is not None:
-        found["cpu_cost_ms"] = round(cpu_cost * 1000, 4)
-    if found.get("pool") == math.inf:
-        found["pool"] = "unbounded"
-    return found
-
-
-def cpu_cost_of(url: str, endpoint: str, tries: int = 5) -> float | None:
-    """The CPU seconds one request of a /cpu endpoint costs, read from the service (the
-    median of a few idle requests, each answer checked); None for other endpoints."""
-    answers = [
-        check_answer(url, endpoint)
-        for _ in range(tries if ENDPOINTS[endpoint].kind == "cpu" else 1)
-    ]
-    costs = sorted(a["cpu_seconds"] for a in answers if a.get("cpu_seconds") is not None)
-    return costs[len(costs) // 2] if costs and ENDPOINTS[endpoint].kind == "cpu" else None
 
 
 def _rename_locust_files(out: Path) -> None:

@@ -7,7 +7,7 @@ import pytest
 from loadlab.cpus import place
 from loadlab.errors import PointError
 from loadlab.measure import pool_ceiling
-from loadlab.sweep import check_limits
+from loadlab.readiness import check_limits
 
 
 def test_pool_ceiling_is_p_over_s_for_bounded_io_pools_only():

@@ -111,7 +111,7 @@ def test_windows_start_where_the_data_settled(smoke):
     for point in points(smoke):
         s = point["stats"]
         assert 0 <= s["warmup"] <= 6 and s["duration"] >= 6  # smoke: 6 s budget, 6 s window
-        assert s["window_start"] == pytest.approx(s["step_start"] + s["warmup"], abs=1e-6)
+        assert s["window_start"] == pytest.approx(s["step_start"] + s["warmup"], abs=1e-3)
 
 
 def test_run_json_records_environment_runtime_and_telemetry(smoke):
@@ -163,9 +163,10 @@ def test_report_re_renders_from_disk(smoke):
 
 
 def test_load_shedding_is_reported_as_its_result(stack, tmp_path):
-    """LIMIT_CONCURRENCY=1 with 50 users: the point reports its 503 ratio, and is not failing."""
+    """LIMIT_CONCURRENCY=2 with 50 users: the point reports its 503 ratio, and is not failing
+    (at 1 uvicorn sheds everything, its own checks included, so the lab refuses 1)."""
     args = ["--profile", "smoke", "--variants", "uvicorn-limit-concurrency", "--endpoints",
-            "io/sync", "--users", "50", "--limit-concurrency", "1", "--out", str(tmp_path),
+            "io/sync", "--users", "50", "--limit-concurrency", "2", "--out", str(tmp_path),
             "--run-id", "shed"]  # fmt: skip
     finish(loadlab("sweep", *args))
     (point,) = points(tmp_path / "shed")

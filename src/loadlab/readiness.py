@@ -1,0 +1,74 @@
+"""What must hold before a Locust run starts: the limits in effect, a correct answer, an idle
+target; and, for the CPU model, what one request costs, read from the service itself."""
+
+from __future__ import annotations
+
+import math
+import time
+
+from target.work import expected_burn
+
+from .cpus import Placement, parse_cpuset
+from .endpoints import ENDPOINTS
+from .errors import EngineError, PointError
+from .stack import get_json
+
+IDLE_TIMEOUT = 120.0
+
+
+def check_limits(runtime: dict, placement: Placement) -> None:
+    """Fail the point unless the container really has the CPU quota and cpuset asked for."""
+    quota, affinity = runtime.get("cpu_quota"), runtime.get("affinity")
+    if quota is None or not math.isclose(quota, placement.cpus, rel_tol=1e-6):
+        raise PointError(
+            f"CPU limit not in effect: asked cpus={placement.cpus:g}, "
+            f"/runtime reports cpu_quota={quota}"
+        )
+    wanted = len(parse_cpuset(placement.target_cpuset))
+    if affinity != wanted:
+        raise PointError(
+            f"cpuset not in effect: asked {placement.target_cpuset!r} "
+            f"({wanted} cores), /runtime reports affinity {affinity}"
+        )
+
+
+def check_answer(url: str, endpoint: str) -> dict:
+    """One request, checked for a correct answer, before the endpoint is put under load."""
+    answer = get_json(f"{url}/{endpoint}", timeout=120)
+    if ENDPOINTS[endpoint].kind == "cpu":
+        want = expected_burn(int(answer.get("iterations", 0)))
+        if answer.get("result") != want:
+            raise PointError(f"/{endpoint} answered result={answer.get('result')}, want {want}")
+    elif ENDPOINTS[endpoint].kind != "meta" and answer.get("endpoint") != endpoint:
+        raise PointError(f"/{endpoint} answered for {answer.get('endpoint')!r}")
+    return answer
+
+
+def wait_idle(url: str, timeout: float = IDLE_TIMEOUT) -> dict:
+    """Wait until no request is in flight and return the last (idle) /runtime document.
+
+    Two idle reads in a row per worker process, since each read reaches one of them."""
+    deadline, idle_reads, runtime = time.monotonic() + timeout, 0, {}
+    while idle_reads < 2 * int(runtime.get("workers") or 1):
+        if time.monotonic() > deadline:
+            raise PointError(f"target still busy after {timeout:g} s (abandoned requests?)")
+        try:
+            runtime = get_json(url + "/runtime", timeout=timeout)
+            busy = runtime.get("requests_in_flight", 0)
+        except EngineError:
+            busy = 1
+        idle_reads = idle_reads + 1 if busy == 0 else 0
+        if busy:
+            time.sleep(0.2)
+    return runtime
+
+
+def cpu_cost_of(url: str, endpoint: str, tries: int = 5) -> float | None:
+    """The CPU seconds one request of a /cpu endpoint costs, read from the service (the
+    median of a few idle requests, each answer checked); None for other endpoints."""
+    answers = [
+        check_answer(url, endpoint)
+        for _ in range(tries if ENDPOINTS[endpoint].kind == "cpu" else 1)
+    ]
+    costs = sorted(a["cpu_seconds"] for a in answers if a.get("cpu_seconds") is not None)
+    return costs[len(costs) // 2] if costs and ENDPOINTS[endpoint].kind == "cpu" else None
