@@ -9,8 +9,8 @@ with every cycle measured rather than assumed). It is exact for users that diffe
 user's cycles add up to the time it spent in the window, and it does not step with the
 batches. Little's law then holds up to the client's own gap, which ``little_error_pct`` shows.
 
-Precision by batch means: the window is cut into k batches of equal length, at least two
-measured mean latencies long (so one batch's queue barely leaks into the next), at most 10;
+Precision by batch means: the window is cut into k batches of equal length, at least one
+measured mean latency long (a full turn of the queue), at most 10;
 batches are merged in pairs while their lag-1 autocorrelation exceeds 0.5, the usual check
 that batch means are close to independent. The 95 % interval is the estimate plus or minus
 t(k-1) * sd / sqrt(k). With fewer than 3 batches there is no interval (None), never a guess.
@@ -125,8 +125,9 @@ def little_error(rps: float, users: int, mean_ms: float | None) -> float | None:
 
 
 def batch_count(duration: float, mean_ms: float | None) -> int:
-    """Batches of at least two measured mean latencies (none if under MIN_BATCHES fit)."""
-    shortest = 2 * (mean_ms or 0) / 1000
+    """Batches of at least one measured mean latency, a full turn of the queue (none if under
+    MIN_BATCHES fit); correlated neighbours are merged afterwards (lag-1 check)."""
+    shortest = (mean_ms or 0) / 1000
     fits = MAX_BATCHES if shortest <= 0 else int(duration / shortest)
     k = min(MAX_BATCHES, fits)
     return k if k >= MIN_BATCHES else 0

@@ -102,10 +102,12 @@ def _judge(result: PointResult, stats: dict, cut: steady.Truncation, step: offer
     result.stats = stats
     result.telemetry = tel.over(start, step.end) if tel is not None else None
     runtime = result.runtime or {}
+    budget = offered.settle_budget(plan.warmup, (stats.get("mean_ms") or 0) / 1000)
+    stats["settle_budget"] = round(budget, 3)
     verdict = quality.assess(
         stats,
         users=result.point.users,
-        settled=settled_after is not None and settled_after <= plan.warmup,
+        settled=settled_after is not None and settled_after <= budget,
         max_failure_ratio=plan.config.max_failure_ratio,
         shedding=bool(runtime.get("limit_concurrency")),
         ceiling_rps=pool_ceiling(result.point.endpoint, runtime),

@@ -34,10 +34,13 @@ OPEN_START_DELAY = 2.0  # the master announces a start time this far ahead, so e
 # is ready and their schedules share one origin
 OPEN_TAIL = 5.0  # seconds after the last step for answers still in flight
 STEPS_FILE = "steps.json"  # where the master records when each step really began
-# A step lasts at least its planned seconds and at least the settling budget plus this many
-# measured mean latencies, so a slow queue still yields enough batches for an interval; the
-# stretch is capped so a step that never settles cannot run away.
-WINDOW_LATENCIES = 5
+# A closed loop's queue turns over once per cycle (one mean latency), so settling takes at
+# least that long: the budget is WARMUP or SETTLE_LATENCIES measured mean latencies, whichever
+# is longer. A step lasts at least its planned seconds and at least that budget plus
+# WINDOW_LATENCIES measured mean latencies, so a slow queue still yields enough batches for an
+# interval; the stretch is capped so a step that never settles cannot run away.
+SETTLE_LATENCIES = 2
+WINDOW_LATENCIES = 6
 MAX_STRETCH = 4.0
 
 
@@ -65,9 +68,15 @@ def decode(text: str) -> list[Step]:
     return steps
 
 
+def settle_budget(settle: float, mean_latency: float | None) -> float:
+    """The most a step may take to settle: WARMUP, or two of its own measured cycles."""
+    return max(settle, SETTLE_LATENCIES * (mean_latency or 0.0))
+
+
 def step_length(step: Step, settle: float, mean_latency: float | None) -> float:
     """How long ``step`` runs, given the mean latency measured in it so far (seconds)."""
-    wanted = max(step.seconds, settle + WINDOW_LATENCIES * (mean_latency or 0.0))
+    budget = settle_budget(settle, mean_latency)
+    wanted = max(step.seconds, budget + WINDOW_LATENCIES * (mean_latency or 0.0))
     return min(wanted, MAX_STRETCH * step.seconds)
 
 

@@ -54,7 +54,8 @@ def assess(stats: dict, *, users: int | None, settled: bool, max_failure_ratio: 
     if locust_cpu_share is not None and locust_cpu_share >= MAX_LOCUST_CPU_SHARE:
         verdict.add("harness-bound", f"a Locust worker used {locust_cpu_share:.0%} of its CPU")
     if not settled:
-        verdict.add("unsteady", f"did not settle within its budget (settled after "
+        verdict.add("unsteady", f"did not settle within its budget of "
+                                f"{stats.get('settle_budget')} s (settled after "
                                 f"{stats.get('warmup')} s)")  # fmt: skip
     rps, ci = stats.get("rps") or 0.0, stats.get("rps_ci")
     low = ci[0] if ci else rps

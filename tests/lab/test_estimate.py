@@ -94,8 +94,8 @@ def test_confidence_interval_covers_the_truth_at_about_95_percent():
 
 
 def test_batches_are_long_enough_for_the_queue():
-    """A 4 s mean latency in a 30 s window allows 3 batches; in 20 s, none (no CI)."""
-    assert batch_count(30, 4000) == 3 and batch_count(20, 4000) == 0
+    """A 4 s mean latency in a 30 s window allows 7 batches; in 10 s, none (no CI)."""
+    assert batch_count(30, 4000) == 7 and batch_count(10, 4000) == 0
     assert batch_count(30, 200) == 10
 
 

@@ -58,3 +58,13 @@ def test_a_user_that_never_completes_in_the_step_leaves_no_turnover():
     """A user whose only request was sent before the step began has not turned over."""
     step = [Sample("a", T0 - 1, T0 + 0.5, 1500, ""), Sample("b", T0 + 0.1, T0 + 0.3, 200, "")]
     assert truncate(step, T0, T0 + 1).turnover is None
+
+
+def test_a_long_queue_gets_a_budget_of_its_own_cycles():
+    """Settling may take WARMUP or two measured cycles, whichever is longer; steps stretch to
+    leave six cycles of window after it, capped at four times the plan."""
+    from loadlab.offered import Step, settle_budget, step_length
+
+    assert settle_budget(4, 0.2) == 4 and settle_budget(4, 4.0) == 8
+    assert step_length(Step(120, 13), 4, 4.0) == 32 and step_length(Step(10, 13), 4, 0.2) == 13
+    assert step_length(Step(120, 13), 4, 30.0) == 52
