@@ -8,6 +8,7 @@ import time
 
 from target.work import expected_burn
 
+from . import telemetry
 from .cpus import Placement, parse_cpuset
 from .endpoints import ENDPOINTS
 from .errors import EngineError, PointError
@@ -63,12 +64,24 @@ def wait_idle(url: str, timeout: float = IDLE_TIMEOUT) -> dict:
     return runtime
 
 
-def cpu_cost_of(url: str, endpoint: str, tries: int = 5) -> float | None:
-    """The CPU seconds one request of a /cpu endpoint costs, read from the service (the
-    median of a few idle requests, each answer checked); None for other endpoints."""
-    answers = [
+WARM, CALIBRATE = 3, 12  # requests that warm the core, then the ones that are counted
+
+
+def cpu_cost_of(url: str, endpoint: str, container_id: str | None) -> float | None:
+    """The CPU seconds one request of a /cpu endpoint costs the whole container (framework,
+    server and the loop itself), read from its cgroup over a dozen sequential requests after a
+    few that warm the core (an idle virtual CPU runs slower); each answer is checked. None for
+    other endpoints, or when the cgroup cannot be read; then the service's own per-request
+    ``cpu_seconds`` (the loop alone) is the fallback."""
+    if ENDPOINTS[endpoint].kind != "cpu":
         check_answer(url, endpoint)
-        for _ in range(tries if ENDPOINTS[endpoint].kind == "cpu" else 1)
-    ]
+        return None
+    answers = [check_answer(url, endpoint) for _ in range(WARM)]
+    files = telemetry.locate(container_id) if container_id else None
+    before = telemetry.read(files) if files else None
+    answers += [check_answer(url, endpoint) for _ in range(CALIBRATE)]
+    after = telemetry.read(files) if files else None
+    if before and after and before.cpu_usage_s is not None and after.cpu_usage_s is not None:
+        return (after.cpu_usage_s - before.cpu_usage_s) / CALIBRATE
     costs = sorted(a["cpu_seconds"] for a in answers if a.get("cpu_seconds") is not None)
-    return costs[len(costs) // 2] if costs and ENDPOINTS[endpoint].kind == "cpu" else None
+    return costs[len(costs) // 2] if costs else None

@@ -134,12 +134,12 @@ class Sweep:
         first, plan = results[0].point, self.plan
         url = self.stack.url(first.variant)
         readiness.check_limits(readiness.wait_idle(url), placement)
-        cpu_cost = readiness.cpu_cost_of(url, first.endpoint)
+        target = list(self.stack.container_ids(first.variant).values())[:1]
+        cpu_cost = readiness.cpu_cost_of(url, first.endpoint, target[0] if target else None)
         runtime = readiness.wait_idle(url)
         out = out or self.run.locust_dir(first)
         shutil.rmtree(out, ignore_errors=True)  # a resumed run starts clean
         steps = tuple(offered.Step(r.point.level, plan.step_seconds) for r in results)
-        target = list(self.stack.container_ids(first.variant).values())[:1]
         with telemetry.Sampler(dict(zip(["target"], target, strict=False))) as tel:
             status = self.stack.run_locust(
                 self._run_spec(first, out, steps),
