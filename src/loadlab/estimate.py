@@ -69,10 +69,11 @@ def closed_loop(samples: list[Sample], start: float, end: float, users: int) -> 
     inside = completed_between(samples, start, end)
     ok = sorted(s.response_ms for s in inside if s.ok)
     errors = Counter(s.error for s in inside if not s.ok)
-    rps = throughput(inside)
+    ended = [c for c in cycles(samples) if start <= c[0] < end]
+    rps = throughput(inside, ended)
     mean = fmean(ok) if ok else None
     k = batch_count(end - start, mean)
-    intervals = _intervals(inside, start, end, k, rps, ok)
+    intervals = _intervals(inside, ended, start, end, k, rps, ok)
     return WindowStats(
         requests=len(inside),
         failures=sum(errors.values()),
@@ -94,20 +95,27 @@ def closed_loop(samples: list[Sample], start: float, end: float, users: int) -> 
     )
 
 
-def cycles(window: Sequence[Sample]) -> list[tuple[float, float]]:
-    """(end, length) of every cycle whose two completions both lie in ``window`` (sorted by end)."""
+def cycles(samples: Sequence[Sample]) -> list[tuple[float, float]]:
+    """(end, length) of every cycle: from a user's completion back to its previous one.
+
+    Pass every sample of the run and keep the cycles that *end* in the window: each completion
+    in the window then brings its whole cycle, however long. Keeping only cycles that fit in
+    the window would favour the short ones (the inspection paradox) and overstate throughput
+    when cycles are long and vary (a throttled CPU-bound queue)."""
     last: dict[str, float] = {}
     found = []
-    for s in window:
+    for s in samples:
         if s.user in last:
             found.append((s.end, s.end - last[s.user]))
         last[s.user] = s.end
     return found
 
 
-def throughput(window: Sequence[Sample], users: int | None = None) -> float:
-    """Successful requests a second: U * C / T over the users' cycles, times the success share."""
-    found = cycles(window)
+def throughput(window: Sequence[Sample], found: list[tuple[float, float]] | None = None,
+               users: int | None = None) -> float:  # fmt: skip
+    """Successful requests a second: U * C / T over the cycles ending in the window (by
+    default those of ``window`` alone), times the success share."""
+    found = cycles(window) if found is None else found
     total = sum(length for _, length in found)
     if not found or total <= 0:
         return 0.0
@@ -161,11 +169,11 @@ def lag1(values: Sequence[float]) -> float:
     return numerator / denominator
 
 
-def _intervals(inside: list[Sample], start: float, end: float, k: int, rps: float,
-               ok: list[float]) -> dict:  # fmt: skip
+def _intervals(inside: list[Sample], ended: list[tuple[float, float]], start: float, end: float,
+               k: int, rps: float, ok: list[float]) -> dict:  # fmt: skip
     """The CIs of rps, mean and p95, merging batches while they are correlated."""
     while k >= MIN_BATCHES:
-        batches = _batches(inside, start, end, k)
+        batches = _batches(inside, ended, start, end, k)
         series = {
             "rps": [b["rps"] for b in batches],
             "mean": [b["mean"] for b in batches],
@@ -186,15 +194,15 @@ def _intervals(inside: list[Sample], start: float, end: float, k: int, rps: floa
     return {"rps": None, "mean": None, "p95": None, "batches": 0}
 
 
-def _batches(inside: list[Sample], start: float, end: float, k: int) -> list[dict]:
+def _batches(inside: list[Sample], ended: list[tuple[float, float]], start: float, end: float,
+             k: int) -> list[dict]:  # fmt: skip
     width = (end - start) / k
     users = len({s.user for s in inside})
-    every_cycle = cycles(inside)
     found = []
     for j in range(k):
         a, b = start + j * width, start + (j + 1) * width
         batch = completed_between(inside, a, b)
-        lengths = [length for e, length in every_cycle if a <= e < b]
+        lengths = [length for e, length in ended if a <= e < b]
         ok = sorted(s.response_ms for s in batch if s.ok)
         share = len(ok) / len(batch) if batch else 0
         found.append({
