@@ -16,11 +16,12 @@ def cpu_run(tmp_path_factory, stack):
     """uvicorn-workers (2 processes) under cpu/sync with 4 users, at 0.5 and 1 CPU."""
     out = tmp_path_factory.mktemp("cpu")
     args = ["--profile", "smoke", "--variants", "uvicorn-workers", "--endpoints", "cpu/sync",
-            "--users", "4", "--cpus", "0.5,1", "--warmup", "4", "--duration", "8",
+            "--users", "4", "--cpus", "0.5,1", "--warmup", "8", "--duration", "8",
             "--out", str(out), "--run-id", "cpu"]  # fmt: skip
     code, _, err = finish(loadlab("sweep", *args))
-    assert code == 0, err
     points = json.loads((out / "cpu" / "run.json").read_text())["points"]
+    # A throttled step may settle late (then it is marked unsteady, exit 1): its numbers stand.
+    assert code in (0, 1) and all(p["status"] in ("ok", "unsteady") for p in points), err
     return {p["cpus"]: p for p in points}
 
 
