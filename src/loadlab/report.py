@@ -66,9 +66,10 @@ colour are the closed-loop queueing model: U users with no think time, served by
 threads (read from /runtime in the container) whose work takes S seconds, complete
 <b>throughput = min(U, P) / S</b> requests a second, and by Little's law each request spends
 <b>mean latency = U / throughput</b>. Where a measured line leaves its dashed line, something
-other than the pool is the bottleneck (CPU, the event loop, load shedding). The model covers the
-/io endpoints only, so cpu and background series have no dashed line; on the percentile charts
-the dashed line is the model's <i>mean</i>, for reference. Vertical bars are 95 % confidence
+other than the pool is the bottleneck (CPU, the event loop, load shedding). For the /cpu
+endpoints the dashed line is the CPU model: min(quota, cores, processes, users) / the CPU one
+request costs the container (measured before the run). Background and health series have no
+model; on the percentile charts the dashed line is the model's <i>mean</i>, for reference. Vertical bars are 95 % confidence
 intervals (batch means over the window). Each window starts where the measured series settled
 (MSER-5 and one full turnover of the users), never where the model says. Only <i>ok</i> points
 are drawn: failed, failing, harness-bound, unsteady and pending points are in the table below
