@@ -69,9 +69,10 @@ threads (read from /runtime in the container) whose work takes S seconds, comple
 other than the pool is the bottleneck (CPU, the event loop, load shedding). For the /cpu
 endpoints the dashed line is the CPU model: min(quota, cores, processes, users) / the CPU one
 request costs the container (measured before the run). Background and health series have no
-model; on the percentile charts the dashed line is the model's <i>mean</i>, for reference. Vertical bars are 95 % confidence
-intervals (batch means over the window). Each window starts where the measured series settled
-(MSER-5 and one full turnover of the users), never where the model says. Only <i>ok</i> points
+model; on the percentile charts the dashed line is the model's <i>mean</i>, for reference.
+Vertical bars are 95 % confidence intervals (batch means over the window). Each window starts
+where the measured series settled (MSER-5 and one full turnover of the users), never where the
+model says. Only <i>ok</i> points
 are drawn: failed, failing, harness-bound, unsteady and pending points are in the table below
 with the reason."""
 
