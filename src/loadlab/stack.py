@@ -138,7 +138,9 @@ class Stack:
 
     def up(self, variant: str, settings: Mapping[str, str], timeout: float = 120) -> None:
         """Start ``variant`` fresh with ``settings`` and wait until its healthcheck passes."""
-        tag = image_of(variant).rpartition(":")[2]
+        # Only a variant that names its Python picks the image; otherwise the stack's own
+        # TARGET_TAG (a test's, say) or compose.yaml's default stands.
+        named = {"TARGET_TAG": image_of(variant).rpartition(":")[2]} if "@" in variant else {}
         self.compose(
             "up",
             "--detach",
@@ -148,7 +150,7 @@ class Stack:
             "--wait-timeout",
             str(int(timeout)),
             service_of(variant),
-            env={**settings, "TARGET_TAG": tag},
+            env={**settings, **named},
             timeout=timeout + 30,
         )
 
