@@ -7,6 +7,7 @@ talks to the Docker API directly, so what the driver does is what a user could t
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import math
 import os
@@ -249,8 +250,6 @@ def _exit_status(waited: subprocess.CompletedProcess[str]) -> int:
 
 def _epoch(text: str) -> float:
     """Docker's RFC 3339 time (nanoseconds, Z) as epoch seconds."""
-    import datetime as dt
-
     stamp = text.rstrip("Z").split(".")
     seconds = dt.datetime.fromisoformat(stamp[0]).replace(tzinfo=dt.UTC).timestamp()
     return seconds + (float("0." + stamp[1]) if len(stamp) > 1 else 0.0)
