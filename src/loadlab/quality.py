@@ -56,14 +56,29 @@ def assess(stats: dict, *, users: int | None, settled: bool, max_failure_ratio: 
         if locust_cpu_share is not None and locust_cpu_share >= MAX_LOCUST_CPU_SHARE:
             verdict.add("harness-bound", f"a Locust worker used {locust_cpu_share:.0%} of its CPU")
     if not settled:
-        verdict.add("unsteady", f"did not settle within its budget of "
-                                f"{stats.get('settle_budget')} s (settled after "
-                                f"{stats.get('warmup')} s)")  # fmt: skip
+        verdict.add("unsteady", unsettled_reason(stats))
     rps, ci = stats.get("rps") or 0.0, stats.get("rps_ci")
     low = ci[0] if ci else rps
     if ceiling_rps is not None and low > ceiling_rps * (1 + CEILING_TOLERANCE):
         verdict.add("failed", f"{rps:g} rps exceeds the pool's ceiling P/S = {ceiling_rps:g}")
     return verdict
+
+
+def unsettled_reason(stats: dict) -> str:
+    """Which of ``steady``'s rules kept the step from settling within its budget."""
+    cut, budget = stats.get("truncation") or {}, stats.get("settle_budget")
+    window = f"measured from {_offset(stats)} s into the step"
+    if cut.get("drifting"):
+        series = " and ".join(cut.get("drifting_in") or ()) or "its series"
+        return f"did not settle: its {series} still moved after mid-step ({window})"
+    if cut.get("turnover") is None:
+        return f"did not settle: some user never completed a request sent in the step ({window})"
+    return f"settled after {stats.get('warmup')} s, past its budget of {budget} s ({window})"
+
+
+def _offset(stats: dict) -> float | None:
+    start, window = stats.get("step_start"), stats.get("window_start")
+    return None if start is None or window is None else round(window - start, 1)
 
 
 def _failures(verdict: Verdict, stats: dict, limit: float, shedding: bool) -> None:
