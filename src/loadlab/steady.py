@@ -19,7 +19,9 @@ Two rules, the later of which wins:
   as a quieter tail, on the boundary, although the rate never moved (5 of 60 simulated
   saturated steps, 2 of 56 points of a default sweep). A steady climb with the same ripple
   has its optimum one short of the boundary. And as MSER's statistic is itself an estimate,
-  the cut is the earliest candidate within TOLERANCE of the least, keeping the most data.
+  the cut is the earliest candidate within TOLERANCE of the least, and what it would drop is
+  taken back from the earliest start whose stretch sits at the level of what it kept: on 16
+  observations of pure noise, plain MSER cuts a quarter or more away 12 % of the time.
 - Turnover: in a closed loop the queue a user meets is made by the other users' requests, so
   it has the new step's shape only once every user has completed a request it sent after the
   step began. Until then the latencies belong to the previous population.
@@ -88,6 +90,10 @@ def mser(series: Sequence[float], batch: int = BATCH) -> Cut:
         squares -= z[d] * z[d]
     best = min(statistics)
     d = next(d for d, value in enumerate(statistics) if value <= best * (1 + TOLERANCE))
+    # On a short series MSER often cuts late by luck: a kept tail of 9 values of 16 need only
+    # be quieter by chance (about one time in five) to win. What it would drop is kept again
+    # from the earliest start whose stretch sits at the level of what it kept.
+    d = next((e for e in range(d - 1) if not shifted(z[e:d], z[d:])), d)
     # What is kept before mid-step is compared with what follows it: a series still moving at
     # mid-step differs there; a fading ripple does not. (Where the optimum sits is no guide:
     # a climb with an alternating ripple has its optimum one short of the boundary.)
