@@ -3,8 +3,12 @@ target; and, for the CPU model, what one request costs, read from the service it
 
 from __future__ import annotations
 
+import http.client
+import json
 import math
 import time
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 
 from target.work import expected_burn
 
@@ -35,7 +39,11 @@ def check_limits(runtime: dict, placement: Placement) -> None:
 
 def check_answer(url: str, endpoint: str) -> dict:
     """One request, checked for a correct answer, before the endpoint is put under load."""
-    answer = get_json(f"{url}/{endpoint}", timeout=120)
+    return checked(endpoint, get_json(f"{url}/{endpoint}", timeout=120))
+
+
+def checked(endpoint: str, answer: dict) -> dict:
+    """``answer`` if it is the right one for ``endpoint``; PointError otherwise."""
     if ENDPOINTS[endpoint].kind == "cpu":
         want = expected_burn(int(answer.get("iterations", 0)))
         if answer.get("result") != want:
@@ -64,24 +72,51 @@ def wait_idle(url: str, timeout: float = IDLE_TIMEOUT) -> dict:
     return runtime
 
 
-WARM, CALIBRATE = 3, 12  # requests that warm the core, then the ones that are counted
+WARM, CALIBRATE = 3, 12  # requests that warm the core, then the ones counted (per stream)
 
 
-def cpu_cost_of(url: str, endpoint: str, container_id: str | None) -> float | None:
+def cpu_cost_of(url: str, endpoint: str, container_id: str | None,
+                streams: int = 1) -> float | None:  # fmt: skip
     """The CPU seconds one request of a /cpu endpoint costs the whole container (framework,
-    server and the loop itself), read from its cgroup over a dozen sequential requests after a
-    few that warm the core (an idle virtual CPU runs slower); each answer is checked. None for
-    other endpoints, or when the cgroup cannot be read; then the service's own per-request
-    ``cpu_seconds`` (the loop alone) is the fallback."""
+    server and the loop itself), read from its cgroup over ``streams`` concurrent keep-alive
+    streams of a dozen requests each, after a few that warm the core; each answer is checked.
+
+    Streams are what Locust sends: requests on open connections (a new connection per request
+    costs the server its accept and set-up, about a tenth of a 10 ms request here), one more
+    than can run at once, so the CPU stays busy as under load (an idle virtual CPU runs
+    slower). None for other endpoints, or when the cgroup cannot be read; then the service's
+    own per-request ``cpu_seconds`` (the loop alone) is the fallback."""
     if ENDPOINTS[endpoint].kind != "cpu":
         check_answer(url, endpoint)
         return None
     answers = [check_answer(url, endpoint) for _ in range(WARM)]
     files = telemetry.locate(container_id) if container_id else None
     before = telemetry.read(files) if files else None
-    answers += [check_answer(url, endpoint) for _ in range(CALIBRATE)]
+    with ThreadPoolExecutor(streams) as pool:
+        for stream in pool.map(lambda _: _stream(url, endpoint), range(streams)):
+            answers += stream
     after = telemetry.read(files) if files else None
     if before and after and before.cpu_usage_s is not None and after.cpu_usage_s is not None:
-        return (after.cpu_usage_s - before.cpu_usage_s) / CALIBRATE
+        return (after.cpu_usage_s - before.cpu_usage_s) / (CALIBRATE * streams)
     costs = sorted(a["cpu_seconds"] for a in answers if a.get("cpu_seconds") is not None)
     return costs[len(costs) // 2] if costs else None
+
+
+def _stream(url: str, endpoint: str) -> list[dict]:
+    """CALIBRATE checked answers over one keep-alive connection."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+    try:
+        answers = []
+        for _ in range(CALIBRATE):
+            connection.request("GET", f"{parts.path}/{endpoint}")
+            response = connection.getresponse()
+            body = response.read()
+            if response.status != 200:
+                raise PointError(f"/{endpoint} answered HTTP {response.status} while calibrating")
+            answers.append(checked(endpoint, json.loads(body)))
+        return answers
+    except (OSError, ValueError) as exc:
+        raise PointError(f"/{endpoint} failed while calibrating: {exc}") from None
+    finally:
+        connection.close()

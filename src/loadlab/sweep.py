@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from itertools import groupby
 from pathlib import Path
 
-from . import intervals, measure, offered, predictions, readiness, telemetry
+from . import intervals, measure, model, offered, predictions, readiness, telemetry
 from .config import Plan
 from .cpus import Placement, parse_cpuset, place
 from .endpoints import ENDPOINTS
@@ -133,9 +133,11 @@ class Sweep:
                  out: Path | None = None) -> None:  # fmt: skip
         first, plan = results[0].point, self.plan
         url = self.stack.url(first.variant)
-        readiness.check_limits(readiness.wait_idle(url), placement)
+        idle = readiness.wait_idle(url)
+        readiness.check_limits(idle, placement)
         target = list(self.stack.container_ids(first.variant).values())[:1]
-        cpu_cost = readiness.cpu_cost_of(url, first.endpoint, target[0] if target else None)
+        streams = _calibration_streams(first.endpoint, idle)
+        cpu_cost = readiness.cpu_cost_of(url, first.endpoint, (target or [None])[0], streams)
         runtime = readiness.wait_idle(url)
         out = out or self.run.locust_dir(first)
         shutil.rmtree(out, ignore_errors=True)  # a resumed run starts clean
@@ -212,6 +214,12 @@ def _rename_locust_files(out: Path) -> None:
 def _label(point: Point) -> str:
     load = f"users={point.users}" if point.rate is None else f"rate={point.rate:g}/s"
     return f"{point.variant} /{point.endpoint} cpus={point.cpus:g} {load}"
+
+
+def _calibration_streams(endpoint: str, runtime: dict) -> int:
+    """One more calibration stream than requests that can run at once (the CPU kept busy)."""
+    parallel = model.cpu_parallelism(endpoint, 10**6, runtime) or 1
+    return math.ceil(parallel) + 1
 
 
 def _outcome(result: PointResult) -> str:

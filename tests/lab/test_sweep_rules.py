@@ -33,3 +33,18 @@ def test_limits_not_in_effect_fail_the_point(runtime, message):
     """A missing or wrong quota, or a wider cpuset, fails the point instead of measuring it."""
     with pytest.raises(PointError, match=message):
         check_limits(runtime, place(0.5, cores=[0, 1]))
+
+
+@pytest.mark.parametrize(("endpoint", "runtime", "streams"), [
+    ("cpu/sync", {"workers": 2, "affinity": 1, "cpu_quota": 1.0}, 2),
+    ("cpu/sync", {"workers": 2, "affinity": 2, "cpu_quota": 2.0}, 3),
+    ("cpu/sync", {"workers": 1, "affinity": 2, "cpu_quota": 2.0}, 2),
+    ("cpu/process", {"workers": 1, "process_workers": 2, "affinity": 2, "cpu_quota": 0.25}, 2),
+    ("cpu/process", {"workers": 1, "process_workers": 2, "affinity": 2, "cpu_quota": 2.0}, 3),
+    ("cpu/sync", {}, 2),
+])  # fmt: skip
+def test_calibration_keeps_one_request_more_than_can_run(endpoint, runtime, streams):
+    """The CPU cost is calibrated with one stream more than requests that can run at once."""
+    from loadlab.sweep import _calibration_streams
+
+    assert _calibration_streams(endpoint, runtime) == streams
