@@ -79,36 +79,45 @@ def cpu_cost_of(url: str, endpoint: str, container_id: str | None,
                 streams: int = 1) -> float | None:  # fmt: skip
     """The CPU seconds one request of a /cpu endpoint costs the whole container (framework,
     server and the loop itself), read from its cgroup over ``streams`` concurrent keep-alive
-    streams of a dozen requests each, after a few that warm the core; each answer is checked.
+    streams of a dozen requests each, after a few that warm the core and the server's pools;
+    each answer is checked.
 
     Streams are what Locust sends: requests on open connections (a new connection per request
-    costs the server its accept and set-up, about a tenth of a 10 ms request here), one more
-    than can run at once, so the CPU stays busy as under load (an idle virtual CPU runs
-    slower). None for other endpoints, or when the cgroup cannot be read; then the service's
+    would add the server's accept and set-up to each), one more than can run at once, so the
+    CPU stays busy as under load (an idle virtual CPU runs slower; sequential requests left
+    the model up to 24 % off at 0.25 CPU). None for other endpoints, or when the cgroup cannot be read; then the service's
     own per-request ``cpu_seconds`` (the loop alone) is the fallback."""
     if ENDPOINTS[endpoint].kind != "cpu":
         check_answer(url, endpoint)
         return None
-    answers = [check_answer(url, endpoint) for _ in range(WARM)]
+    check_answer(url, endpoint)
+    # The warm-up runs as many streams as the count: a process pool starts its workers on
+    # demand, and a start-up (fork and imports) inside the count doubled cpu/process's cost.
+    _streams(url, endpoint, streams, WARM)
     files = telemetry.locate(container_id) if container_id else None
     before = telemetry.read(files) if files else None
-    with ThreadPoolExecutor(streams) as pool:
-        for stream in pool.map(lambda _: _stream(url, endpoint), range(streams)):
-            answers += stream
+    answers = _streams(url, endpoint, streams, CALIBRATE)
     after = telemetry.read(files) if files else None
     if before and after and before.cpu_usage_s is not None and after.cpu_usage_s is not None:
-        return (after.cpu_usage_s - before.cpu_usage_s) / (CALIBRATE * streams)
+        return (after.cpu_usage_s - before.cpu_usage_s) / len(answers)
     costs = sorted(a["cpu_seconds"] for a in answers if a.get("cpu_seconds") is not None)
     return costs[len(costs) // 2] if costs else None
 
 
-def _stream(url: str, endpoint: str) -> list[dict]:
-    """CALIBRATE checked answers over one keep-alive connection."""
+def _streams(url: str, endpoint: str, streams: int, count: int) -> list[dict]:
+    """``count`` checked answers on each of ``streams`` concurrent keep-alive connections."""
+    with ThreadPoolExecutor(streams) as pool:
+        done = pool.map(lambda _: _stream(url, endpoint, count), range(streams))
+        return [answer for stream in done for answer in stream]
+
+
+def _stream(url: str, endpoint: str, count: int) -> list[dict]:
+    """``count`` checked answers over one keep-alive connection."""
     parts = urllib.parse.urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
     try:
         answers = []
-        for _ in range(CALIBRATE):
+        for _ in range(count):
             connection.request("GET", f"{parts.path}/{endpoint}")
             response = connection.getresponse()
             body = response.read()
