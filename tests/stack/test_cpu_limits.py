@@ -44,13 +44,14 @@ def test_more_cpu_helps_and_a_throttled_request_is_never_cheaper(cpu_run):
     assert cost(half) >= 0.95 * cost(whole)
 
 
-# The cost is calibrated on a dozen sequential requests; this VM's CPU runs up to ~10 % faster
-# busy than idle (measured model errors at 1 CPU: -1.2 %, +3 %, +10.9 %), hence 15 %.
-MODEL_TOLERANCE = 0.15
+# The issue's 10 %. The cost is calibrated on keep-alive streams that keep the CPU busy, as
+# the load does (PROFILE=cpu: 34 of 36 points within 10 %, this point at -2.4 % twice); a
+# dozen sequential requests had read an idle CPU and missed by up to +10.9 % here.
+MODEL_TOLERANCE = 0.10
 
 
 def test_the_cpu_model_holds_at_a_whole_core_and_bounds_a_half(cpu_run):
-    """min(quota, cores, processes, users) / measured CPU cost: within 15 % at CPUS=1, and an
+    """min(quota, cores, processes, users) / measured CPU cost: within 10 % at CPUS=1, and an
     upper bound at 0.5 (throttling adds cost the model does not know: GIL waits, cold caches)."""
     whole, half = cpu_run[1.0], cpu_run[0.5]
     assert whole["prediction"]["cpu_cost_ms"] > 0
