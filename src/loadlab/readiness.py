@@ -85,8 +85,9 @@ def cpu_cost_of(url: str, endpoint: str, container_id: str | None,
     Streams are what Locust sends: requests on open connections (a new connection per request
     would add the server's accept and set-up to each), one more than can run at once, so the
     CPU stays busy as under load (an idle virtual CPU runs slower; sequential requests left
-    the model up to 24 % off at 0.25 CPU). None for other endpoints, or when the cgroup cannot be read; then the service's
-    own per-request ``cpu_seconds`` (the loop alone) is the fallback."""
+    the model up to 45 % off at 0.25 CPU). None for other endpoints, or when the cgroup
+    cannot be read; then the service's own per-request ``cpu_seconds`` (the loop alone) is
+    the fallback."""
     if ENDPOINTS[endpoint].kind != "cpu":
         check_answer(url, endpoint)
         return None

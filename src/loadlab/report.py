@@ -160,10 +160,22 @@ def _panel(run: Run, cpus: float, colours: dict[Series, str]) -> str:
     left_out = Counter(r.status for r in results if r.status != "ok")
     note = ", ".join(f"{n} {status}" for status, n in left_out.items())
     note = f"<p class='warn'>Not in these charts: {note} (see the table).</p>" if note else ""
+    note += _shared_note(results)
     return (
         f"<section class='panel'><h2>CPU limit {cpus:g}</h2>\n"
         f"{_legend(series, colours)}{note}\n<div class='charts'>{figures}</div></section>"
     )
+
+
+def _shared_note(results: list[PointResult]) -> str:
+    """A warning when this limit needed every core, so Locust ran on the target's cores."""
+    shared = [r.placement for r in results if r.placement and r.placement.get("shared")]
+    if not shared:
+        return ""
+    return (f"<p class='warn'>The load generator shared CPUs {shared[0]['locust_cpuset']} with "
+            "the target (this host has too few cores to keep them apart at this limit): the "
+            "target could not have the whole limit, and a CPU-bound series falls short of "
+            "it.</p>")  # fmt: skip
 
 
 ACROSS_CHARTS = (

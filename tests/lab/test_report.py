@@ -330,3 +330,17 @@ def test_runs_with_two_limits_get_the_view_across_limits(rendered):
     section = re.search(r"<section class='panel across'>(.*?)</section>", html, re.S)
     assert section and "CPU limit (cores)" in section.group(1)
     assert section.group(1).count("<li>") >= 1 and "from 0.5 to 1 CPU" in section.group(1)
+
+
+def test_a_limit_that_shares_the_cores_with_locust_says_so(tmp_path):
+    """Where the limit needed every core, the panel warns that the target could not have it
+    all; a panel whose Locust ran apart carries no such warning."""
+    run = make_run(tmp_path / "run")
+    run.points[IO_10.id].placement = {"cpus": 1.0, "target_cpuset": "0", "locust_cpuset": "0",
+                                      "shared": True}  # fmt: skip
+    run.points[IO_HALF.id].placement = {"cpus": 0.5, "target_cpuset": "0", "locust_cpuset": "1",
+                                        "shared": False}  # fmt: skip
+    run.save()
+    found = panels(report.render(Run.load(run.directory)).read_text())
+    assert "shared CPUs 0 with the target" in found["CPU limit 1"]
+    assert "shared CPUs" not in found["CPU limit 0.5"]
