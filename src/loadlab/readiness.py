@@ -88,10 +88,9 @@ def cpu_cost_of(url: str, endpoint: str, container_id: str | None,
     the model up to 45 % off at 0.25 CPU). None for other endpoints, or when the cgroup
     cannot be read; then the service's own per-request ``cpu_seconds`` (the loop alone) is
     the fallback."""
-    if ENDPOINTS[endpoint].kind != "cpu":
-        check_answer(url, endpoint)
-        return None
     check_answer(url, endpoint)
+    if ENDPOINTS[endpoint].kind != "cpu":
+        return None
     # The warm-up runs as many streams as the count: a process pool starts its workers on
     # demand, and a start-up (fork and imports) inside the count doubled cpu/process's cost.
     _streams(url, endpoint, streams, WARM)

@@ -93,7 +93,8 @@ def mser(series: Sequence[float], batch: int = BATCH) -> Cut:
     # On a short series MSER often cuts late by luck: a kept tail that happens to be quieter
     # wins (12 % of noise series of 16 values lost a quarter or more). What it would drop is
     # kept again from the earliest start whose stretch sits at the level of what it kept.
-    d = next((e for e in range(d - 1) if not shifted(z[e:d], z[d:])), d)
+    kept = _chunked(z[d:])  # the same for every candidate start: chunked once
+    d = next((e for e in range(d - 1) if not _apart(_chunked(z[e:d]), kept)), d)
     # What is kept before mid-step is compared with what follows it: a series still moving at
     # mid-step differs there; a fading ripple does not. (Where the optimum sits is no guide:
     # a climb with an alternating ripple has its optimum one short of the boundary.)
@@ -106,7 +107,11 @@ def shifted(before: Sequence[float], after: Sequence[float]) -> bool:
     DRIFT_T standard errors, each part's error from the means of CHUNKS stretches of it (a
     batch-means error: neighbouring latencies move together, and an error that took them
     as independent would call every slow wander a drift)."""
-    a, b = _chunked(before), _chunked(after)
+    return _apart(_chunked(before), _chunked(after))
+
+
+def _apart(a: Sequence[float], b: Sequence[float]) -> bool:
+    """``shifted`` on parts already chunked."""
     if len(a) < 2 or len(b) < 2:
         return False
     error = math.sqrt(variance(a) / len(a) + variance(b) / len(b))
