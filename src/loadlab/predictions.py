@@ -12,15 +12,17 @@ from dataclasses import asdict
 
 from . import model, queueing
 from .config import Plan
+from .readiness import CpuCost
 from .results import PointResult
 
 
-def prediction(result: PointResult, plan: Plan, cpu_cost: float | None) -> dict:
+def prediction(result: PointResult, plan: Plan, cpu_cost: CpuCost | None) -> dict:
     """What the model expects of a measured point: closed-loop queueing (I/O), the CPU model
     (cpu, from the measured cost), or the open-loop model over the point's own window."""
     point, runtime, stats = result.point, result.runtime or {}, result.stats or {}
     if point.rate is None:
-        p = model.predict(point.endpoint, point.users, runtime, cpu_cost=cpu_cost)
+        seconds = cpu_cost.seconds if cpu_cost else None
+        p = model.predict(point.endpoint, point.users, runtime, cpu_cost=seconds)
         found = {"pool": p.pool, "rps": p.rps, "mean_ms": p.mean_ms}
     else:
         pool = model.pool_size(point.endpoint, runtime)
@@ -29,7 +31,8 @@ def prediction(result: PointResult, plan: Plan, cpu_cost: float | None) -> dict:
         found = asdict(queueing.predict_open(pool, runtime.get("work_seconds"), point.rate,
                                              plan.config.arrivals, window=window))  # fmt: skip
     if cpu_cost is not None:
-        found["cpu_cost_ms"] = round(cpu_cost * 1000, 4)
+        found["cpu_cost_ms"] = round(cpu_cost.seconds * 1000, 4)
+        found["cpu_cost_batches_ms"] = [round(c * 1000, 4) for c in cpu_cost.batches]
     if found.get("pool") == math.inf:
         found["pool"] = "unbounded"
     return found

@@ -137,7 +137,9 @@ class Sweep:
         readiness.check_limits(idle, placement)
         target = list(self.stack.container_ids(first.variant).values())[:1]
         streams = _calibration_streams(first.endpoint, idle)
-        cpu_cost = readiness.cpu_cost_of(url, first.endpoint, (target or [None])[0], streams)
+        client = set(parse_cpuset(placement.locust_cpuset))  # the client where Locust runs
+        cpu_cost = readiness.cpu_cost_of(url, first.endpoint, (target or [None])[0], streams,
+                                         client)  # fmt: skip
         runtime = readiness.wait_idle(url)
         out = out or self.run.locust_dir(first)
         shutil.rmtree(out, ignore_errors=True)  # a resumed run starts clean

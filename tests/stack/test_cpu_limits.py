@@ -44,9 +44,10 @@ def test_more_cpu_helps_and_a_throttled_request_is_never_cheaper(cpu_run):
     assert cost(half) >= 0.95 * cost(whole)
 
 
-# The issue's 10 %. The cost is calibrated on keep-alive streams that keep the CPU busy, as
-# the load does (PROFILE=cpu: 34 of 36 points within 10 %, this point at -2.4 % twice); a
-# dozen sequential requests had read an idle CPU and missed by up to +10.9 % here.
+# The issue's 10 %. The cost is calibrated on keep-alive streams that keep the CPU busy, sent
+# from Locust's cores, as the load is, and is the median of five batches (PROFILE=cpu: 34 of
+# 36 points within 10 %). A dozen sequential requests had read an idle CPU and missed by up to
+# +10.9 % here; one unpinned count with a burst in it read +18.6 % at CPUS=0.5 in CI.
 MODEL_TOLERANCE = 0.10
 
 
@@ -55,5 +56,6 @@ def test_the_cpu_model_holds_at_a_whole_core_and_bounds_a_half(cpu_run):
     upper bound at 0.5 (throttling adds cost the model does not know: GIL waits, cold caches)."""
     whole, half = cpu_run[1.0], cpu_run[0.5]
     assert whole["prediction"]["cpu_cost_ms"] > 0
+    assert len(whole["prediction"]["cpu_cost_batches_ms"]) == 5
     assert whole["stats"]["rps"] == pytest.approx(whole["prediction"]["rps"], rel=MODEL_TOLERANCE)
     assert half["stats"]["rps"] <= (1 + MODEL_TOLERANCE) * half["prediction"]["rps"]

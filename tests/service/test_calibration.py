@@ -1,0 +1,78 @@
+"""The CPU model's calibration (loadlab.readiness.cpu_cost_of) against a real server on loopback.
+
+In the lab the counter is the container's cgroup; here it is the server process's own CPU time
+(/proc/<pid>/stat), a real counter of the same kind, so the batching and the barrier are tried
+without a container."""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from loadlab import readiness, telemetry
+from loadlab.errors import PointError
+
+from .conftest import free_port
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_s(pid: int) -> float:
+    """utime + stime of ``pid`` in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+@pytest.fixture
+def process_counter(monkeypatch):
+    """Make the calibration read ``pid``'s CPU time where it would read a cgroup."""
+
+    def use(pid: int) -> None:
+        monkeypatch.setattr(telemetry, "locate", lambda _id: pid)
+        monkeypatch.setattr(
+            telemetry, "read", lambda p: telemetry.Reading(t=0.0, cpu_usage_s=process_cpu_s(p))
+        )
+
+    return use
+
+
+def test_each_batch_is_read_between_barriers_and_the_median_stands(serve, process_counter):
+    """Five batches of 3 streams x 6 requests: the process pays at least the loop's own CPU for
+    each request (framework and server on top), and the figure is the median batch."""
+    server = serve(cpu_iterations=200_000)
+    process_counter(server.process.pid)
+    cost = readiness.cpu_cost_of(server.url, "cpu/sync", "a-container", streams=3)
+    assert len(cost.batches) == readiness.BATCHES
+    assert cost.seconds == sorted(cost.batches)[readiness.BATCHES // 2]
+    _, answer = server.get("/cpu/sync")
+    # 6 ticks of slack over 18 requests: /proc counts whole clock ticks.
+    assert cost.seconds >= answer["cpu_seconds"] - 6 / TICK / 18
+
+
+def test_without_a_counter_the_service_s_own_figure_is_used(serve):
+    """No cgroup: the median of the answers' own cpu_seconds (the loop alone), no batches."""
+    server = serve(cpu_iterations=200_000)
+    cost = readiness.cpu_cost_of(server.url, "cpu/sync", None, streams=2, client_cpus={0})
+    assert cost.batches == ()
+    assert cost.seconds > 0
+
+
+def test_an_io_endpoint_has_no_cpu_cost(serve):
+    assert readiness.cpu_cost_of(serve().url, "io/async", None) is None
+
+
+def test_a_failing_stream_stops_the_others_instead_of_hanging(serve):
+    """One stream against a dead port: both streams raise PointError, none waits forever."""
+    live, dead = serve(cpu_iterations=200_000).url, f"http://127.0.0.1:{free_port()}"
+    barrier = threading.Barrier(2, timeout=60)
+    with ThreadPoolExecutor(2) as pool:
+        futures = [
+            pool.submit(readiness._stream, u, "cpu/sync", barrier, None) for u in (live, dead)
+        ]
+        for future in futures:
+            with pytest.raises(PointError, match="calibrating"):
+                future.result(timeout=90)
