@@ -100,12 +100,12 @@ def cpu_cost_of(url: str, endpoint: str, container_id: str | None, streams: int 
     The streams are sent as Locust sends: on open connections (a new connection per request
     would add the server's accept and set-up to each), one more than can run at once, so the
     CPU stays busy as under load (an idle virtual CPU runs slower; sequential requests left
-    the model up to 45 % off at 0.25 CPU), and from ``client_cpus``, Locust's cores: a client
-    on the target's own core slows it (a fresh-clone CI run read 11.3 ms against 9.5 ms
-    under load, +19 %). The median batch stands against a one-off burst (a collection, a
-    timer) landing in the count. None for other endpoints, or when the cgroup cannot be
-    read; then the service's own per-request ``cpu_seconds`` (the loop alone) is the
-    fallback."""
+    the model up to 45 % off at 0.25 CPU), and from ``client_cpus``, Locust's cores, so the
+    client never competes with the target for its core, as Locust does not. The median
+    batch stands against a one-off burst (a collection, a timer) landing in the count: one
+    batch in five often reads 15-33 % high, and one unpinned count read 11.3 ms against
+    9.5 ms under load in CI. None for other endpoints, or when the cgroup cannot be read;
+    then the service's own per-request ``cpu_seconds`` (the loop alone) is the fallback."""
     check_answer(url, endpoint)
     if ENDPOINTS[endpoint].kind != "cpu":
         return None
