@@ -147,10 +147,11 @@ def _stream(url: str, endpoint: str, barrier: threading.Barrier,
         return answers
     except threading.BrokenBarrierError:
         raise PointError(f"/{endpoint} failed while calibrating (another stream failed)") from None
-    except (OSError, ValueError, PointError) as exc:
+    except PointError:
         barrier.abort()  # the other streams stop at their next boundary instead of hanging
-        if isinstance(exc, PointError):
-            raise
+        raise
+    except (OSError, ValueError) as exc:
+        barrier.abort()
         raise PointError(f"/{endpoint} failed while calibrating: {exc}") from None
     finally:
         connection.close()

@@ -80,16 +80,16 @@ def mser(series: Sequence[float], batch: int = BATCH) -> Cut:
     if m < 2 * MIN_BATCHES_LEFT:
         return Cut(0, False)  # too short to tell; the turnover rule still applies
     last = m // 2
-    statistics = []
+    candidates = []
     # Suffix sums make every candidate O(1): sum and sum of squares of z[d:].
     total, squares = sum(z), sum(v * v for v in z)
     for d in range(last + 1):
         n = m - d
-        statistics.append(max(squares - total * total / n, 0.0) / (n * n))
+        candidates.append(max(squares - total * total / n, 0.0) / (n * n))
         total -= z[d]
         squares -= z[d] * z[d]
-    best = min(statistics)
-    d = next(d for d, value in enumerate(statistics) if value <= best * (1 + TOLERANCE))
+    best = min(candidates)
+    d = next(d for d, value in enumerate(candidates) if value <= best * (1 + TOLERANCE))
     # On a short series MSER often cuts late by luck: a kept tail that happens to be quieter
     # wins (12 % of noise series of 16 values lost a quarter or more). What it would drop is
     # kept again from the earliest start whose stretch sits at the level of what it kept.

@@ -138,8 +138,8 @@ class Sweep:
         target = list(self.stack.container_ids(first.variant).values())[:1]
         streams = _calibration_streams(first.endpoint, idle)
         client = set(parse_cpuset(placement.locust_cpuset))  # the client where Locust runs
-        cpu_cost = readiness.cpu_cost_of(url, first.endpoint, (target or [None])[0], streams,
-                                         client)  # fmt: skip
+        cpu_cost = readiness.cpu_cost_of(url, first.endpoint, target[0] if target else None,
+                                         streams, client)  # fmt: skip
         runtime = readiness.wait_idle(url)
         out = out or self.run.locust_dir(first)
         shutil.rmtree(out, ignore_errors=True)  # a resumed run starts clean
