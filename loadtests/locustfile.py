@@ -9,7 +9,7 @@ through one run (a load shape) and records when each step really began (steps.js
 driver measures several user counts for the price of one Locust start.
 
 With $LAB_LOAD=open the class is ``OpenLoop``: one user per worker sends its share of each
-step's rate (steps are requests a second x seconds) at intended times (loadlab.arrivals) to
+step's rate (steps are requests a second x seconds) at intended times (loadlab.shared.arrivals) to
 $LAB_PATH, never waiting for answers, with at most $LAB_MAX_IN_FLIGHT requests in flight (a
 send beyond that is counted as dropped, not delayed). It records, per half second, HdrHistograms
 of the latency from the intended send time (what a user of the service sees), from the actual
@@ -19,8 +19,8 @@ the run (raw samples only with $LAB_SAMPLES=1).
 Besides Locust's own CSV and HTML reports, every closed-loop worker writes its raw samples (one
 row per request: the user that sent it, start and end time, response time, outcome) to
 $LAB_SAMPLES_DIR when the test stops; the driver computes its statistics from those. The
-endpoint table and the step format come from the driver's own modules (loadlab.endpoints,
-loadlab.offered), copied into the image, so the two sides cannot disagree.
+endpoint table and the step format come from the driver's own modules (loadlab.shared.endpoints,
+loadlab.shared.offered), copied into the image, so the two sides cannot disagree.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ import gevent
 from locust import FastHttpUser, LoadTestShape, constant, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
-from loadlab import arrivals, histograms, offered
-from loadlab.endpoints import ENDPOINTS
+from loadlab.shared import arrivals, histograms, offered
+from loadlab.shared.endpoints import ENDPOINTS
 
 LOAD = os.environ.get(offered.LOAD_VARIABLE, "closed")
 

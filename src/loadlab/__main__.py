@@ -1,3 +1,3 @@
-from .cli import main
+from loadlab.cli import main
 
 main()

@@ -13,12 +13,15 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import compare, lock, nightly, report, runs
-from . import cpus as cpus_mod
-from .config import SweepConfig, new_run_id, settings_help
-from .errors import ConfigError, LabError
-from .results import Run
-from .stack import ROOT, Stack
+from loadlab import workflow
+from loadlab.errors import ConfigError, LabError
+from loadlab.judge import compare, gate
+from loadlab.plan import placement as cpus_mod
+from loadlab.plan.config import SweepConfig, new_run_id, settings_help
+from loadlab.report import index
+from loadlab.results import Run
+from loadlab.stack import lock
+from loadlab.stack.compose import ROOT, Stack
 
 
 def _cmd_cpus(args: argparse.Namespace) -> int:
@@ -36,19 +39,19 @@ def _sweep_config(args: argparse.Namespace) -> SweepConfig:
     return SweepConfig.from_strings({k: v for k, v in given.items() if v not in (None, "")})
 
 
-def _measure(args: argparse.Namespace) -> runs.Outcome | int:
+def _measure(args: argparse.Namespace) -> workflow.Outcome | int:
     """Validate, then sweep; an int is an exit status that ends the command early."""
-    plan = runs.plan_for(_sweep_config(args))  # ConfigError here: nothing has started
+    plan = workflow.plan_for(_sweep_config(args))  # ConfigError here: nothing has started
     what = f"{args.command} {plan.config.resume or plan.config.out / new_run_id(plan.config)}"
-    for warning in runs.ceiling_warnings(plan):
+    for warning in workflow.ceiling_warnings(plan):
         print(warning, file=sys.stderr)
     with lock.hold(ROOT, what):  # a second lab in this checkout is refused, even its dry run
         if args.dry_run:
-            print(runs.describe(plan))
+            print(workflow.describe(plan))
             return 0
         stack = Stack()
-        runs.preflight(stack, plan)
-        outcome = runs.execute(plan, stack)
+        workflow.preflight(stack, plan)
+        outcome = workflow.execute(plan, stack)
     where = outcome.run.directory
     print(f"report: {where / 'index.html'}")
     eff = outcome.run.metadata.get("efficiency") or {}
@@ -78,7 +81,7 @@ def _cmd_nightly(args: argparse.Namespace) -> int:
     3: no comparison possible (the summary says why and how to re-baseline)."""
     import os  # local: this function is its only user
 
-    from . import nightly_report
+    from loadlab.report import nightly_summary
 
     if args.judge:  # a finished run, e.g. a recorded one: no lab, so nothing re-measured
         run, remeasure = Run.load(Path(args.judge)), None
@@ -87,43 +90,43 @@ def _cmd_nightly(args: argparse.Namespace) -> int:
         if isinstance(outcome, int):
             return outcome
         run, remeasure = outcome.run, outcome.remeasure
-    verdict = nightly.gate(run, Path(args.store), committed=Path(args.baseline),
+    verdict = gate.gate(run, Path(args.store), committed=Path(args.baseline),
                            threshold=args.threshold, p95_threshold=args.p95_threshold,
                            remeasure=remeasure, rebaseline=args.rebaseline)  # fmt: skip
     print(verdict.markdown)
-    print(f"summary: {run.directory / nightly.SUMMARY}")
+    print(f"summary: {run.directory / gate.SUMMARY}")
     if os.environ.get("GITHUB_ACTIONS") == "true":  # notices and errors on the job page
-        for line in nightly_report.annotations(verdict):
+        for line in nightly_summary.annotations(verdict):
             print(line)
     if not verdict.comparable:
         print("error: no comparable baseline; see the summary", file=sys.stderr)
         return 3
     if not verdict.passed:
-        print(f"error: the nightly gate failed; see {run.directory / nightly.SUMMARY}",
+        print(f"error: the nightly gate failed; see {run.directory / gate.SUMMARY}",
               file=sys.stderr)  # fmt: skip
         return 1
     return 0
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from . import compare_report  # local: this function is its only user
+    from loadlab.report import compare_page  # local: this function is its only user
 
     a, b = Run.load(Path(args.a)), Run.load(Path(args.b))
     given = {"threshold": args.threshold, "p95_threshold": args.p95_threshold}
     result = compare.compare(a, b, force=args.force, **{k: v for k, v in given.items() if v})
-    print(compare_report.to_markdown(result))
-    print(f"html: {compare_report.write(result, Path(args.b))}", file=sys.stderr)
+    print(compare_page.to_markdown(result))
+    print(f"html: {compare_page.write(result, Path(args.b))}", file=sys.stderr)
     return 0
 
 
 def _cmd_baseline(args: argparse.Namespace) -> int:
-    run = nightly.record_baseline(Path(args.run), Path(args.baseline))
+    run = gate.record_baseline(Path(args.run), Path(args.baseline))
     print(f"baseline: {args.baseline} now holds {run.run_id}; commit it to make it stick")
     return 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    path = report.render(Run.load(Path(args.run)))
+    path = index.render(Run.load(Path(args.run)))
     print(f"report: {path}")
     return 0
 
@@ -155,8 +158,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     p = _add_sweep(sub, "nightly", "sweep (profile nightly) and gate on the baseline")
     p.set_defaults(func=_cmd_nightly, profile="nightly")
-    p.add_argument("--baseline", default=str(nightly.BASELINE), help="the committed reference")
-    p.add_argument("--store", default=str(nightly.STORE), help="baselines per machine, history")
+    p.add_argument("--baseline", default=str(gate.BASELINE), help="the committed reference")
+    p.add_argument("--store", default=str(gate.STORE), help="baselines per machine, history")
     p.add_argument("--threshold", type=_threshold, help="minimum rps change that counts")
     p.add_argument("--p95-threshold", type=_threshold, help="minimum p95 change that counts")
     p.add_argument("--rebaseline", action="store_true", help="make this night the baseline")
@@ -170,7 +173,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_compare)
     p = sub.add_parser("baseline", help="record a run as the nightly baseline")
     p.add_argument("run", help="the run directory")
-    p.add_argument("--baseline", default=str(nightly.BASELINE), help="where to keep it")
+    p.add_argument("--baseline", default=str(gate.BASELINE), help="where to keep it")
     p.set_defaults(func=_cmd_baseline)
     p = sub.add_parser("report", help="re-render summary.csv and index.html of a run")
     p.add_argument("run", help="a run directory, e.g. reports/latest")

@@ -15,7 +15,7 @@ import os
 import secrets
 from pathlib import Path
 
-from .errors import LabError
+from loadlab.errors import LabError
 
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:

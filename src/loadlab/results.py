@@ -18,9 +18,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .durable import write_atomic
-from .errors import LabError
-from .matrix import Point
+from loadlab.durable import write_atomic
+from loadlab.errors import LabError
+from loadlab.plan.matrix import Point
 
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)

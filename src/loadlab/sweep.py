@@ -16,16 +16,19 @@ from dataclasses import asdict, dataclass, field
 from itertools import groupby
 from pathlib import Path
 
-from . import intervals, measure, model, offered, predictions, readiness, telemetry
-from .config import Plan
-from .cpus import Placement, parse_cpuset, place
-from .endpoints import ENDPOINTS
-from .errors import EngineError, PointError
-from .matrix import Point, groups
-from .metadata import now
-from .progress import Progress
-from .results import PointResult, Run
-from .stack import LocustRun, Stack, session
+from loadlab.errors import EngineError, PointError
+from loadlab.measure import record, window
+from loadlab.model import closed_loop, predictions
+from loadlab.plan.config import Plan
+from loadlab.plan.matrix import Point, groups
+from loadlab.plan.placement import Placement, parse_cpuset, place
+from loadlab.progress import Progress
+from loadlab.results import PointResult, Run
+from loadlab.shared import offered
+from loadlab.shared.endpoints import ENDPOINTS
+from loadlab.stack import readiness, telemetry
+from loadlab.stack.compose import LocustRun, Stack, session
+from loadlab.stack.metadata import now
 
 LOCUST_FILES = {
     "locust_stats.csv": "stats.csv",
@@ -153,15 +156,13 @@ class Sweep:
         if status not in (0, 1):  # 1 only means some requests failed: that is a result
             raise PointError(f"Locust exited with status {status}; see {out / 'locust.log'}")
         _rename_locust_files(out)
-        times = measure.step_times(out, len(steps))
+        times = window.step_times(out, len(steps))
         workers = plan.locust_workers
-        window = measure.closed_step if plan.load == "closed" else measure.open_step
+        step_of = window.closed_step if plan.load == "closed" else window.open_step
         found = (
-            measure.load_closed(out, workers)
-            if plan.load == "closed"
-            else intervals.load(out, workers)
+            window.load_closed(out, workers) if plan.load == "closed" else record.load(out, workers)
         )
-        watched = measure.Telemetry(tel, len(parse_cpuset(placement.locust_cpuset)))
+        watched = window.Telemetry(tel, len(parse_cpuset(placement.locust_cpuset)))
         died = self.stack.exited(first.variant)
         for result, step in zip(results, times, strict=True):
             result.runtime, result.locust_dir = runtime, str(out.relative_to(self.run.directory))
@@ -170,7 +171,7 @@ class Sweep:
                 result.status = "failed"
                 result.error = f"target container exited (code {died[0]}) during this step"
                 continue
-            window(result, found, step, plan, watched)
+            step_of(result, found, step, plan, watched)
             # The yardstick, computed after the measurement and never fed back into it.
             result.prediction = predictions.prediction(result, plan, cpu_cost)
             self.measured_s += result.stats["duration"]
@@ -220,7 +221,7 @@ def _label(point: Point) -> str:
 
 def _calibration_streams(endpoint: str, runtime: dict) -> int:
     """One more calibration stream than requests that can run at once (the CPU kept busy)."""
-    parallel = model.cpu_parallelism(endpoint, 10**6, runtime) or 1
+    parallel = closed_loop.cpu_parallelism(endpoint, 10**6, runtime) or 1
     return math.ceil(parallel) + 1
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 import random
 
-from loadlab.samples import Sample
+from loadlab.measure.samples import Sample
 
 
 def simulate(users: int, pool: int, service: float, *, gap: float = 0.0005, seconds: float = 30,

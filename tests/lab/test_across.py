@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from loadlab.across import AtLimit, across_limits, verdict
-from loadlab.matrix import Point
+from loadlab.judge.across import AtLimit, across_limits, verdict
+from loadlab.plan.matrix import Point
 from loadlab.results import Run
 
 SERIES = ("uvicorn-workers", "cpu/sync")

@@ -14,7 +14,7 @@ import statistics
 
 import pytest
 
-from loadlab.arrivals import send_times, worker_schedule
+from loadlab.shared.arrivals import send_times, worker_schedule
 
 RATE = 100.0  # sends a second
 SECONDS = 2000  # 200,000 sends: enough for every tolerance below

@@ -52,7 +52,7 @@ def test_makefile_passes_every_sweep_setting():
     """SWEEP_VARS in the Makefile names exactly the settings SweepConfig defines."""
     from pathlib import Path
 
-    from loadlab.config import settings_help
+    from loadlab.plan.config import settings_help
 
     text = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
     block = text.split("SWEEP_VARS :=", 1)[1].split("\n\n", 1)[0].split("SERVICE_VARS", 1)[0]
@@ -62,10 +62,10 @@ def test_makefile_passes_every_sweep_setting():
 
 def test_a_plan_past_the_measured_harness_ceiling_is_warned_about(tmp_path):
     """With a bench run that drove 300 rps, io/async at 120 users (600/s possible) is named."""
-    from loadlab.config import SweepConfig, resolve
-    from loadlab.matrix import Point
+    from loadlab.plan.config import SweepConfig, resolve
+    from loadlab.plan.matrix import Point
     from loadlab.results import Run
-    from loadlab.runs import ceiling_warnings, harness_ceiling
+    from loadlab.workflow import ceiling_warnings, harness_ceiling
 
     bench = Run.create(tmp_path / "bench-1", {}, [Point("uvicorn", "health", 1.0, 10, 1)])
     (only,) = bench.points.values()

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from loadlab.compare import DEFAULT_THRESHOLD, Key, compare, span
-from loadlab.compare_report import to_html, to_markdown, write
 from loadlab.errors import CompareError
-from loadlab.matrix import Point
+from loadlab.judge.compare import DEFAULT_THRESHOLD, Key, compare, span
+from loadlab.plan.matrix import Point
+from loadlab.report.compare_page import to_html, to_markdown, write
 from loadlab.results import Run
 
 from . import runs_fixture as fx

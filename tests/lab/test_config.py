@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from loadlab.config import PROFILES, SweepConfig, resolve
 from loadlab.errors import ConfigError
-from loadlab.matrix import groups, points
+from loadlab.plan.config import PROFILES, SweepConfig, resolve
+from loadlab.plan.matrix import groups, points
 
 CORES = [0, 1]
 

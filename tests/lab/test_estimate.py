@@ -7,7 +7,7 @@ from statistics import fmean
 
 import pytest
 
-from loadlab.estimate import (
+from loadlab.measure.estimate import (
     batch_count,
     closed_loop,
     confidence_interval,
@@ -15,7 +15,7 @@ from loadlab.estimate import (
     t_quantile,
     throughput,
 )
-from loadlab.samples import Sample
+from loadlab.measure.samples import Sample
 
 from .closed_loop import simulate
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from loadlab import fingerprint
+from loadlab.judge import fingerprint
 from loadlab.results import Run
 
 from . import runs_fixture as fx

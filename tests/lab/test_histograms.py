@@ -9,7 +9,7 @@ import tracemalloc
 
 import pytest
 
-from loadlab import histograms
+from loadlab.shared import histograms
 
 N = 100_000
 

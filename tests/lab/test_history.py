@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from loadlab import fingerprint, history, trend
-from loadlab.compare import Key
 from loadlab.errors import LabError
+from loadlab.judge import fingerprint, history
+from loadlab.judge.compare import Key
+from loadlab.report import trend
 
 from . import runs_fixture as fx
 

@@ -14,13 +14,13 @@ from collections.abc import Iterator
 import pytest
 
 from loadlab.errors import ConfigError
-from loadlab.lock import LOCK_NAME, hold
+from loadlab.stack.lock import LOCK_NAME, hold
 
 # A holder in another process that says when it holds the lock, then waits to be killed.
 HOLDER = textwrap.dedent(
     """
     import sys, time
-    from loadlab.lock import hold
+    from loadlab.stack.lock import hold
     with hold(sys.argv[1], "sweep reports/crashing"):
         print("held", flush=True)
         time.sleep(600)

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from loadlab.model import NOT_APPLICABLE, cpu_parallelism, pool_size, predict
+from loadlab.model.closed_loop import NOT_APPLICABLE, cpu_parallelism, pool_size, predict
 
 RUNTIME = {
     "thread_limiter_tokens": 40,

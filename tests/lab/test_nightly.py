@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from loadlab import fingerprint, history, nightly, nightly_report
 from loadlab.errors import LabError, PointError
+from loadlab.judge import fingerprint, gate, history
+from loadlab.report import nightly_summary
 from loadlab.results import Run
 
 from . import runs_fixture as fx
@@ -21,9 +22,9 @@ def night(tmp_path: Path, name: str, rps: dict | None = None, **kwargs: object) 
     return fx.write(tmp_path / "reports" / name, fx.grid(rps), **kwargs)
 
 
-def gate(tmp_path: Path, run: Run, **kwargs: object) -> nightly.Verdict:
+def gated(tmp_path: Path, run: Run, **kwargs: object) -> gate.Verdict:
     kwargs.setdefault("committed", tmp_path / "no-committed-baseline")
-    return nightly.gate(run, tmp_path / "store", **kwargs)
+    return gate.gate(run, tmp_path / "store", **kwargs)
 
 
 def fixture_run(directory: Path, rps: float, *, status: str = "ok") -> Run:
@@ -35,7 +36,7 @@ def fixture_run(directory: Path, rps: float, *, status: str = "ok") -> Run:
 def test_baseline_copies_the_results_into_the_repository_folder(tmp_path: Path) -> None:
     """make baseline copies run.json and summary.csv, which Run.load then reads back."""
     fixture_run(tmp_path / "run", 200.0)
-    nightly.record_baseline(tmp_path / "run", tmp_path / "baseline")
+    gate.record_baseline(tmp_path / "run", tmp_path / "baseline")
     assert {p.name for p in (tmp_path / "baseline").iterdir()} == {"run.json", "summary.csv"}
     assert len(Run.load(tmp_path / "baseline").points) == 2
 
@@ -44,19 +45,19 @@ def test_a_run_without_measurements_cannot_be_the_baseline(tmp_path: Path) -> No
     """A run whose points all failed is refused as a baseline."""
     fixture_run(tmp_path / "run", 200.0, status="failed")
     with pytest.raises(LabError, match="no successfully measured point"):
-        nightly.record_baseline(tmp_path / "run", tmp_path / "baseline")
+        gate.record_baseline(tmp_path / "run", tmp_path / "baseline")
 
 
 def test_the_first_night_on_a_machine_records_and_passes_with_a_notice(tmp_path: Path) -> None:
     """No baseline for the fingerprint: the night becomes it, passes, and says so."""
     run = night(tmp_path, "n1")
-    verdict = gate(tmp_path, run)
+    verdict = gated(tmp_path, run)
     fp = fingerprint.of(run)
     assert verdict.outcome == "recorded" and verdict.passed and verdict.judgement is None
     assert verdict.recorded == tmp_path / "store" / "baselines" / fp.id
-    assert nightly.recorded_id(Run.load(verdict.recorded)) == "n1"
+    assert gate.recorded_id(Run.load(verdict.recorded)) == "n1"
     assert "first night on this machine" in verdict.markdown and fp.id in verdict.markdown
-    (notice,) = nightly_report.annotations(verdict)
+    (notice,) = nightly_summary.annotations(verdict)
     assert notice.startswith("::notice title=Nightly%3A new baseline::Gate passed, first night")
 
 
@@ -64,7 +65,7 @@ def test_a_first_night_with_failed_points_fails_and_records_nothing(tmp_path: Pa
     """Failures are results even with nothing to compare: exit 1, no baseline with holes."""
     points = fx.grid()
     points[0].update(status="failed", error="container exited")
-    verdict = gate(tmp_path, fx.write(tmp_path / "n1", points))
+    verdict = gated(tmp_path, fx.write(tmp_path / "n1", points))
     assert verdict.outcome == "failed" and not verdict.recorded
     assert "uvicorn io/async cpus=1 users=10: repeat 1 failed: container exited" in verdict.markdown
     assert not (tmp_path / "store" / "baselines").exists()
@@ -72,25 +73,25 @@ def test_a_first_night_with_failed_points_fails_and_records_nothing(tmp_path: Pa
 
 def test_a_second_night_is_judged_against_the_first_and_replaces_it(tmp_path: Path) -> None:
     """Same machine, same numbers: passed against the stored night, which it then replaces."""
-    gate(tmp_path, night(tmp_path, "n1"))
-    verdict = gate(tmp_path, night(tmp_path, "n2"))
+    gated(tmp_path, night(tmp_path, "n1"))
+    verdict = gated(tmp_path, night(tmp_path, "n2"))
     assert verdict.outcome == "passed" and verdict.reference == "n1" and verdict.source == "store"
-    assert nightly.recorded_id(Run.load(verdict.recorded)) == "n2"
+    assert gate.recorded_id(Run.load(verdict.recorded)) == "n2"
     assert "**Gate passed:**" in verdict.markdown
     assert (tmp_path / "reports/n2/compare.html").exists()
-    assert nightly_report.annotations(verdict) == []
+    assert nightly_summary.annotations(verdict) == []
 
 
 def test_a_regression_fails_names_the_series_and_keeps_the_old_baseline(tmp_path: Path) -> None:
     """A 1.25x slower point fails the gate; the stored baseline stays the good night."""
-    gate(tmp_path, night(tmp_path, "n1"))
-    verdict = gate(tmp_path, night(tmp_path, "n2", SLOW))
+    gated(tmp_path, night(tmp_path, "n1"))
+    verdict = gated(tmp_path, night(tmp_path, "n2", SLOW))
     assert verdict.outcome == "failed" and verdict.regressions and not verdict.recorded
     assert "- uvicorn io/sync cpus=1 users=80: rps 1.25x slower" in verdict.markdown
     assert "not re-measured: no lab to measure with" in verdict.markdown
     fp = fingerprint.of(Run.load(tmp_path / "reports/n1"))
-    assert nightly.recorded_id(Run.load(tmp_path / "store/baselines" / fp.id)) == "n1"
-    errors = nightly_report.annotations(verdict)
+    assert gate.recorded_id(Run.load(tmp_path / "store/baselines" / fp.id)) == "n1"
+    errors = nightly_summary.annotations(verdict)
     assert errors == [
         "::error title=Nightly gate::uvicorn io/sync cpus=1 users=80: rps 1.25x slower"
     ]
@@ -98,10 +99,10 @@ def test_a_regression_fails_names_the_series_and_keeps_the_old_baseline(tmp_path
 
 def test_failed_and_missing_points_fail_the_gate(tmp_path: Path) -> None:
     """No regression in numbers, but a failed point and a missing one: the gate fails."""
-    gate(tmp_path, night(tmp_path, "n1"))
+    gated(tmp_path, night(tmp_path, "n1"))
     points = [p for p in fx.grid() if not (p["endpoint"] == "io/async" and p["users"] == 80)]
     points[0].update(status="failing", error="failure ratio 3.2 % > 0.1 %")
-    verdict = gate(tmp_path, fx.write(tmp_path / "reports/n2", points))
+    verdict = gated(tmp_path, fx.write(tmp_path / "reports/n2", points))
     assert verdict.outcome == "failed" and not verdict.regressions
     reasons = {f.key.text: f.reason for f in verdict.all_failures}
     assert reasons["uvicorn io/async cpus=1 users=10"].startswith("repeat 1 failing: failure")
@@ -110,14 +111,14 @@ def test_failed_and_missing_points_fail_the_gate(tmp_path: Path) -> None:
 
 def test_a_remeasurement_that_clears_the_point_passes_and_reports_both(tmp_path: Path) -> None:
     """A point slow on its first window but not on a fresh one passes; both numbers shown."""
-    gate(tmp_path, night(tmp_path, "n1"))
+    gated(tmp_path, night(tmp_path, "n1"))
     asked: list[list[str]] = []
 
     def remeasure(ids: list[str]) -> dict[str, dict]:
         asked.append(ids)
         return {pid: {**fx.point(rps=200.0, p95=400.0)["stats"]} for pid in ids}
 
-    verdict = gate(tmp_path, night(tmp_path, "n2", SLOW), remeasure=remeasure)
+    verdict = gated(tmp_path, night(tmp_path, "n2", SLOW), remeasure=remeasure)
     assert asked == [["uvicorn__io-sync__cpus1__u80__r1", "uvicorn__io-sync__cpus1__u80__r2"]]
     assert verdict.outcome == "passed" and verdict.regressions == []
     assert "1 suspected regression(s) cleared on re-measurement" in verdict.markdown
@@ -131,38 +132,38 @@ def test_a_remeasurement_that_clears_the_point_passes_and_reports_both(tmp_path:
 
 def test_a_remeasurement_that_confirms_fails_and_reports_both(tmp_path: Path) -> None:
     """Still slow on the fresh window: the regression is confirmed, both windows shown."""
-    gate(tmp_path, night(tmp_path, "n1"))
+    gated(tmp_path, night(tmp_path, "n1"))
 
     def remeasure(ids: list[str]) -> dict[str, dict]:
         return {pid: fx.point(rps=158.0, p95=400.0)["stats"] for pid in ids}
 
-    verdict = gate(tmp_path, night(tmp_path, "n2", SLOW), remeasure=remeasure)
+    verdict = gated(tmp_path, night(tmp_path, "n2", SLOW), remeasure=remeasure)
     assert verdict.outcome == "failed"
     assert "rps 1.25x slower (confirmed on re-measurement)" in verdict.markdown
     assert "| 158.0 [156.4, 159.6] | confirmed: 1.27x slower |" in verdict.markdown
-    document = json.loads((tmp_path / "reports/n2" / nightly.VERDICT).read_text())
+    document = json.loads((tmp_path / "reports/n2" / gate.VERDICT).read_text())
     (recheck,) = document["rechecks"]
     assert recheck["confirmed"] and recheck["second"]["rps"]["b"] == pytest.approx(158.0)
 
 
 def test_a_remeasurement_that_fails_or_returns_nothing_confirms(tmp_path: Path) -> None:
     """A lab error or an empty answer cannot clear a regression: it stands, with the reason."""
-    gate(tmp_path, night(tmp_path, "n1"))
+    gated(tmp_path, night(tmp_path, "n1"))
 
     def broken(ids: list[str]) -> dict[str, dict]:
         raise PointError("target did not come back")
 
-    verdict = gate(tmp_path, night(tmp_path, "n2", SLOW), remeasure=broken)
+    verdict = gated(tmp_path, night(tmp_path, "n2", SLOW), remeasure=broken)
     assert verdict.outcome == "failed" and "re-measurement failed" in verdict.markdown
-    verdict = gate(tmp_path, night(tmp_path, "n3", SLOW), remeasure=lambda ids: {})
+    verdict = gated(tmp_path, night(tmp_path, "n3", SLOW), remeasure=lambda ids: {})
     assert verdict.outcome == "failed" and "nothing came back" in verdict.markdown
 
 
 def test_the_committed_baseline_is_the_reference_of_its_own_machine(tmp_path: Path) -> None:
     """A committed baseline with the night's fingerprint wins over the store, and stays."""
     committed = tmp_path / "baseline"
-    nightly.record_baseline(night(tmp_path, "reviewed").directory, committed)
-    verdict = gate(tmp_path, night(tmp_path, "n1"), committed=committed)
+    gate.record_baseline(night(tmp_path, "reviewed").directory, committed)
+    verdict = gated(tmp_path, night(tmp_path, "n1"), committed=committed)
     assert (verdict.outcome, verdict.reference, verdict.source) == (
         "passed",
         "reviewed",
@@ -175,36 +176,36 @@ def test_a_committed_baseline_of_another_machine_is_left_alone(tmp_path: Path) -
     """The committed baseline from another host is not this machine's: a first night here."""
     committed = tmp_path / "baseline"
     other = night(tmp_path, "elsewhere", metadata=fx.HOST_Y)
-    nightly.record_baseline(other.directory, committed)
-    verdict = gate(tmp_path, night(tmp_path, "n1"), committed=committed)
+    gate.record_baseline(other.directory, committed)
+    verdict = gated(tmp_path, night(tmp_path, "n1"), committed=committed)
     assert verdict.outcome == "recorded" and verdict.reference is None
 
 
 def test_rebaseline_accepts_a_regression(tmp_path: Path) -> None:
     """Asked to, a slow night becomes the baseline; the next slow night then passes."""
-    gate(tmp_path, night(tmp_path, "n1"))
-    verdict = gate(tmp_path, night(tmp_path, "n2", SLOW), rebaseline=True)
+    gated(tmp_path, night(tmp_path, "n1"))
+    verdict = gated(tmp_path, night(tmp_path, "n2", SLOW), rebaseline=True)
     assert verdict.outcome == "recorded" and verdict.passed and verdict.regressions
     assert "baseline replaced on request" in verdict.markdown
-    assert gate(tmp_path, night(tmp_path, "n3", SLOW)).outcome == "passed"
+    assert gated(tmp_path, night(tmp_path, "n3", SLOW)).outcome == "passed"
 
 
 def test_an_unreadable_stored_baseline_is_not_comparable_until_replaced(tmp_path: Path) -> None:
     """A broken baseline says so (exit 3 in the CLI) and tells how to replace it."""
     first = night(tmp_path, "n1")
-    gate(tmp_path, first)
+    gated(tmp_path, first)
     (tmp_path / "store/baselines" / fingerprint.of(first).id / "run.json").write_text("{")
-    verdict = gate(tmp_path, night(tmp_path, "n2"))
+    verdict = gated(tmp_path, night(tmp_path, "n2"))
     assert not verdict.comparable and not verdict.passed
     assert "not valid JSON" in verdict.markdown and "REBASELINE=1" in verdict.markdown
-    assert gate(tmp_path, night(tmp_path, "n3"), rebaseline=True).outcome == "recorded"
-    assert gate(tmp_path, night(tmp_path, "n4")).outcome == "passed"
+    assert gated(tmp_path, night(tmp_path, "n3"), rebaseline=True).outcome == "recorded"
+    assert gated(tmp_path, night(tmp_path, "n4")).outcome == "passed"
 
 
 def test_every_night_appends_to_the_history_and_renders_the_page(tmp_path: Path) -> None:
     """Each night adds its points to history.jsonl and redraws history.html."""
-    gate(tmp_path, night(tmp_path, "n1"))
-    gate(tmp_path, night(tmp_path, "n2", SLOW))
+    gated(tmp_path, night(tmp_path, "n1"))
+    gated(tmp_path, night(tmp_path, "n2", SLOW))
     lines = history.load(tmp_path / "store/history.jsonl")
     assert [line["night"] for line in lines] == ["n1"] * 8 + ["n2"] * 8
     slow = [
@@ -219,6 +220,6 @@ def test_every_night_appends_to_the_history_and_renders_the_page(tmp_path: Path)
 
 def test_annotations_escape_what_github_would_misread() -> None:
     """Newlines and percent signs in a message, colons and commas in a title are escaped."""
-    assert nightly_report._command("error", "a: b, c", "50 %\nnext") == (
+    assert nightly_summary._command("error", "a: b, c", "50 %\nnext") == (
         "::error title=a%3A b%2C c::50 %25%0Anext"
     )

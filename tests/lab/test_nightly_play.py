@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from loadlab import fingerprint, history, nightly
+from loadlab.judge import fingerprint, gate, history
 from loadlab.results import Run
 
 from . import runs_fixture as fx
@@ -86,7 +86,7 @@ def test_four_nights_on_two_machines(tmp_path: Path) -> None:
     assert four.returncode == 0, four.stderr
     assert "first night on this machine" in four.stdout and y.id in four.stdout
 
-    baselines = {p.name: nightly.recorded_id(Run.load(p)) for p in (cache / "baselines").iterdir()}
+    baselines = {p.name: gate.recorded_id(Run.load(p)) for p in (cache / "baselines").iterdir()}
     assert baselines == {x.id: "night2", y.id: "night4"}  # night 3 replaced nothing
     lines = history.load(cache / "history.jsonl")
     assert [n for n in dict.fromkeys(line["night"] for line in lines)] == [
@@ -99,9 +99,7 @@ def test_four_nights_on_two_machines(tmp_path: Path) -> None:
     page = (cache / "history.html").read_text()
     assert x.id in page and y.id in page and page.count("<svg") == 8
     for run in runs:
-        assert (run.directory / nightly.SUMMARY).exists() and (
-            run.directory / nightly.VERDICT
-        ).exists()
+        assert (run.directory / gate.SUMMARY).exists() and (run.directory / gate.VERDICT).exists()
 
 
 def test_a_missing_run_is_one_error_line(tmp_path: Path) -> None:

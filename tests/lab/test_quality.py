@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from loadlab.quality import assess
+from loadlab.measure.status import assess
 
 BASE = {"requests": 1000, "failures": 0, "failure_ratio": 0.0, "rps": 100.0,
         "rps_ci": [99.0, 101.0], "users_seen": 20, "little_error_pct": 0.1,

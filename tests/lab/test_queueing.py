@@ -17,7 +17,7 @@ import math
 
 import pytest
 
-from loadlab.queueing import (
+from loadlab.model.open_loop import (
     MDc,
     capacity,
     cosmetatos_wait,

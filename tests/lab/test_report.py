@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from loadlab import charts, report
-from loadlab.charts import Line
-from loadlab.matrix import Point
+from loadlab.plan.matrix import Point
+from loadlab.report import charts, index
+from loadlab.report.charts import Line
 from loadlab.results import SUMMARY_COLUMNS, Run
 
 RUNTIME = {"workers": 1, "thread_limiter_tokens": 40, "work_seconds": 0.2, "python": "3.11.9"}
@@ -68,7 +68,7 @@ def make_run(directory: Path) -> Run:
 @pytest.fixture
 def rendered(tmp_path: Path) -> tuple[Run, str]:
     run = make_run(tmp_path / "20240501-100000-smoke")
-    path = report.render(run)
+    path = index.render(run)
     return run, path.read_text()
 
 
@@ -94,7 +94,7 @@ def table_rows(html: str) -> list[str]:
 def test_render_writes_index_html_in_the_run_directory(tmp_path):
     """render() writes <run>/index.html and returns that path."""
     run = make_run(tmp_path / "run")
-    assert report.render(run) == run.directory / "index.html"
+    assert index.render(run) == run.directory / "index.html"
     assert (run.directory / "index.html").read_text().startswith("<!doctype html>")
 
 
@@ -135,7 +135,7 @@ def test_every_chart_is_an_svg_with_measured_lines(rendered):
     _, html = rendered
     for fragment in panels(html).values():
         found = svgs(fragment)
-        assert len(found) == len(report.CHARTS)
+        assert len(found) == len(index.CHARTS)
         assert all(svg.get("class") == "chart" for svg in found)
         assert all(len(polylines(svg, "measured")) == 2 for svg in found)
 
@@ -234,14 +234,14 @@ def test_runtime_documents_are_folded_per_point(rendered):
 def test_flatten_dots_nested_keys_and_lists_of_dicts():
     """flatten() turns nested dicts and lists of dicts into dotted keys, leaves scalars alone."""
     data = {"a": {"b": 1, "c": {"d": "x"}}, "images": [{"id": "sha256:1"}], "n": [1, 2]}
-    assert report.flatten(data) == [("a.b", 1), ("a.c.d", "x"), ("images.0.id", "sha256:1"),
+    assert index.flatten(data) == [("a.b", 1), ("a.c.d", "x"), ("images.0.id", "sha256:1"),
                                     ("n", [1, 2])]  # fmt: skip
 
 
 def test_render_works_when_nothing_has_finished(tmp_path):
     """A run whose points are all pending still renders, with empty charts saying so."""
     run = Run.create(tmp_path / "run", {"profile": "smoke"}, [IO_10, CPU_10])
-    html = report.render(Run.load(run.directory)).read_text()
+    html = index.render(Run.load(run.directory)).read_text()
     assert "no finished points" in html
     assert len(table_rows(html)) == 2
 
@@ -341,6 +341,6 @@ def test_a_limit_that_shares_the_cores_with_locust_says_so(tmp_path):
     run.points[IO_HALF.id].placement = {"cpus": 0.5, "target_cpuset": "0", "locust_cpuset": "1",
                                         "shared": False}  # fmt: skip
     run.save()
-    found = panels(report.render(Run.load(run.directory)).read_text())
+    found = panels(index.render(Run.load(run.directory)).read_text())
     assert "shared CPUs 0 with the target" in found["CPU limit 1"]
     assert "shared CPUs" not in found["CPU limit 0.5"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from loadlab.errors import PointError
-from loadlab.samples import Sample, completed_between, load, percentile
+from loadlab.measure.samples import Sample, completed_between, load, percentile
 
 HEADER = "user,start_time,end_time,response_ms,error\n"
 

@@ -6,7 +6,12 @@ import math
 
 import pytest
 
-from loadlab.significance import regularized_incomplete_beta, t_cdf, t_two_sided_p, welch_t_test
+from loadlab.judge.significance import (
+    regularized_incomplete_beta,
+    t_cdf,
+    t_two_sided_p,
+    welch_t_test,
+)
 
 
 def closed_form_cdf(t: float, df: int) -> float:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from loadlab.samples import Sample
-from loadlab.steady import mser, truncate
+from loadlab.measure.samples import Sample
+from loadlab.measure.steady import mser, truncate
 
 from .closed_loop import simulate
 
@@ -63,7 +63,7 @@ def test_a_user_that_never_completes_in_the_step_leaves_no_turnover():
 def test_a_long_queue_gets_a_budget_of_its_own_cycles():
     """Settling may take WARMUP or two measured cycles, whichever is longer; steps stretch to
     leave six cycles of window after it, capped at four times the plan."""
-    from loadlab.offered import Step, settle_budget, step_length
+    from loadlab.shared.offered import Step, settle_budget, step_length
 
     assert settle_budget(4, 0.2) == 4 and settle_budget(4, 4.0) == 8
     assert step_length(Step(120, 13), 4, 4.0) == 32 and step_length(Step(10, 13), 4, 0.2) == 13

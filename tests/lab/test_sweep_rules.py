@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from loadlab.cpus import place
 from loadlab.errors import PointError
-from loadlab.measure import pool_ceiling
-from loadlab.readiness import check_limits
+from loadlab.measure.window import pool_ceiling
+from loadlab.plan.placement import place
+from loadlab.stack.readiness import check_limits
 
 
 def test_pool_ceiling_is_p_over_s_for_bounded_io_pools_only():

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from loadlab.telemetry import (
+from loadlab.stack.telemetry import (
     Reading,
     Sampler,
     cpu_limit,

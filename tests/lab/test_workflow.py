@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from loadlab import nightly
+from loadlab.judge import gate
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "nightly.yml"
@@ -50,7 +50,7 @@ def test_actionlint_catches_a_broken_workflow(tmp_path):
 def test_the_store_is_restored_by_prefix_and_saved_under_a_new_key():
     """The cache step restores the newest store by prefix and saves the same folder, always."""
     text = WORKFLOW.read_text()
-    store = nightly.STORE.relative_to(ROOT).as_posix()
+    store = gate.STORE.relative_to(ROOT).as_posix()
     assert text.count(f"path: {store}") == 2
     assert "uses: actions/cache/restore@" in text and "uses: actions/cache/save@" in text
     keys = re.findall(r"^\s+key: (.+)$", text, re.MULTILINE)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from loadlab import readiness, telemetry
 from loadlab.errors import PointError
+from loadlab.stack import readiness, telemetry
 
 from .conftest import free_port
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from loadlab.stack import VARIANTS, Stack
+from loadlab.stack.compose import VARIANTS, Stack
 
 PROJECT = "loadlab-test"
 # Port 0: Docker picks a free loopback port; the tests ask Compose which one.

@@ -10,8 +10,8 @@ import subprocess
 
 import pytest
 
-from loadlab.cpus import host_cpus
-from loadlab.stack import ROOT
+from loadlab.plan.placement import host_cpus
+from loadlab.stack.compose import ROOT
 
 pytestmark = pytest.mark.docker
 

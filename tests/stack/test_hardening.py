@@ -10,8 +10,8 @@ import urllib.request
 
 import pytest
 
-from loadlab.cpus import place
-from loadlab.stack import LOCUST, ROOT, VARIANTS, LocustRun, Stack
+from loadlab.plan.placement import place
+from loadlab.stack.compose import LOCUST, ROOT, VARIANTS, LocustRun, Stack
 
 from .conftest import fresh_stack
 

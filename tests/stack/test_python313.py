@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from loadlab.stack import VARIANTS, Stack, get_json
+from loadlab.stack.compose import VARIANTS, Stack, get_json
 
 from .conftest import leftovers
 

@@ -15,8 +15,8 @@ import subprocess
 
 import pytest
 
-from loadlab.cpus import host_cpus
-from loadlab.stack import ROOT
+from loadlab.plan.placement import host_cpus
+from loadlab.stack.compose import ROOT
 
 README = (ROOT / "README.md").read_text()
 PROJECT = "loadlab-readme"

@@ -6,8 +6,8 @@ import csv
 
 import pytest
 
-from loadlab.cpus import host_cpus, parse_cpuset, place
-from loadlab.stack import VARIANTS, LocustRun, session
+from loadlab.plan.placement import host_cpus, parse_cpuset, place
+from loadlab.stack.compose import VARIANTS, LocustRun, session
 
 from .conftest import leftovers
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from loadlab.telemetry import Sampler, summarise
+from loadlab.stack.telemetry import Sampler, summarise
 
 pytestmark = pytest.mark.docker
 
