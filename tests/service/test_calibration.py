@@ -15,8 +15,7 @@ import pytest
 
 from loadlab.errors import PointError
 from loadlab.stack import readiness, telemetry
-
-from .conftest import free_port
+from tests.service.conftest import free_port
 
 TICK = os.sysconf("SC_CLK_TCK")
 

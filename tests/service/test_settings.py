@@ -11,7 +11,7 @@ from target.runtime import cpu_quota
 from target.serve import command
 from target.settings import Settings, SettingsError, auto_workers
 
-from .conftest import service_env
+from tests.service.conftest import service_env
 
 
 def test_settings_default_to_library_defaults():

@@ -12,8 +12,7 @@ import pytest
 
 from loadlab.plan.placement import place
 from loadlab.stack.compose import LOCUST, ROOT, VARIANTS, LocustRun, Stack
-
-from .conftest import fresh_stack
+from tests.containers import fresh_stack
 
 PROJECT = "loadlab-hardening"
 # compose.yaml's tags: TARGET_TAG for the target image, IMAGE_TAG for Locust's.

@@ -14,8 +14,7 @@ import subprocess
 import pytest
 
 from loadlab.stack.compose import VARIANTS, Stack, get_json
-
-from .conftest import leftovers
+from tests.containers import leftovers
 
 pytestmark = pytest.mark.docker
 

@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 
 from loadlab.results import SUMMARY_COLUMNS
-
-from .conftest import PROJECT, RANDOM_PORTS, leftovers
+from tests.containers import PROJECT, RANDOM_PORTS, leftovers
 
 pytestmark = pytest.mark.docker
 

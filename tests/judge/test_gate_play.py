@@ -16,8 +16,7 @@ from pathlib import Path
 
 from loadlab.judge import fingerprint, gate, history
 from loadlab.results import Run
-
-from . import runs_fixture as fx
+from tests.judge import runs_fixture as fx
 
 SLOWER_CODE = {"git_sha": "c" * 40, "images": {"target": "sha256:slow", "locust": "sha256:lll"}}
 

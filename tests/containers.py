@@ -1,4 +1,5 @@
-"""A Compose project of its own for the tests, so a user's running lab is never touched."""
+"""A Compose project of its own for the container tests, so a user's running lab is never
+touched: its name, its leftovers, a fresh stack (the `stack` fixture is in conftest.py)."""
 
 from __future__ import annotations
 
@@ -40,9 +41,3 @@ def fresh_stack(project: str, images: tuple[str, ...]) -> Iterator[Stack]:
     yield s
     s.down()
     assert leftovers(project) == []
-
-
-@pytest.fixture(scope="session")
-def stack():
-    """The test project, emptied before and after."""
-    yield from fresh_stack(PROJECT, ("loadlab/target:latest", "loadlab/locust:latest"))

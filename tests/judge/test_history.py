@@ -11,8 +11,7 @@ from loadlab.errors import LabError
 from loadlab.judge import fingerprint, history
 from loadlab.judge.compare import Key
 from loadlab.report import trend
-
-from . import runs_fixture as fx
+from tests.judge import runs_fixture as fx
 
 SYNC80 = Key("uvicorn", "io/sync", 1.0, 80)
 

@@ -8,8 +8,7 @@ import pytest
 
 from loadlab.plan.placement import host_cpus, parse_cpuset, place
 from loadlab.stack.compose import VARIANTS, LocustRun, session
-
-from .conftest import leftovers
+from tests.containers import leftovers
 
 pytestmark = pytest.mark.docker
 

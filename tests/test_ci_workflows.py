@@ -10,7 +10,7 @@ from pathlib import Path
 
 from loadlab.judge import gate
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW = ROOT / ".github" / "workflows" / "nightly.yml"
 SUMMARY_SCRIPT = ROOT / "scripts" / "nightly-summary.sh"
 

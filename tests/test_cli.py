@@ -54,7 +54,7 @@ def test_makefile_passes_every_sweep_setting():
 
     from loadlab.plan.config import settings_help
 
-    text = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    text = (Path(__file__).resolve().parents[1] / "Makefile").read_text()
     block = text.split("SWEEP_VARS :=", 1)[1].split("\n\n", 1)[0].split("SERVICE_VARS", 1)[0]
     named = set(block.replace("\\", " ").split())
     assert named == {name.upper() for name, _, _ in settings_help()}

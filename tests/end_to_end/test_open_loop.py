@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from .test_sweep import finish, loadlab
+from tests.end_to_end.test_sweep import finish, loadlab
 
 pytestmark = pytest.mark.docker
 

@@ -11,8 +11,7 @@ from loadlab.errors import LabError, PointError
 from loadlab.judge import fingerprint, gate, history
 from loadlab.report import nightly_summary
 from loadlab.results import Run
-
-from . import runs_fixture as fx
+from tests.judge import runs_fixture as fx
 
 SLOW = {("io/sync", 80): 160.0}  # io/sync at 80 users: 200 -> 160 rps, 1.25x slower
 

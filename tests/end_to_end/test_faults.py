@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import PROJECT, leftovers
-from .test_sweep import finish, loadlab
+from tests.containers import PROJECT, leftovers
+from tests.end_to_end.test_sweep import finish, loadlab
 
 pytestmark = pytest.mark.docker
 

@@ -8,8 +8,7 @@ import pytest
 
 from loadlab.judge import fingerprint
 from loadlab.results import Run
-
-from . import runs_fixture as fx
+from tests.judge import runs_fixture as fx
 
 ROOT = Path(__file__).resolve().parents[2]
 

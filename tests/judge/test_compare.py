@@ -11,8 +11,7 @@ from loadlab.judge.compare import DEFAULT_THRESHOLD, Key, compare, span
 from loadlab.plan.matrix import Point
 from loadlab.report.compare_page import to_html, to_markdown, write
 from loadlab.results import Run
-
-from . import runs_fixture as fx
+from tests.judge import runs_fixture as fx
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = Key("uvicorn", "io/async", 1.0, 10)
