@@ -81,6 +81,7 @@ def _cmd_nightly(args: argparse.Namespace) -> int:
     3: no comparison possible (the summary says why and how to re-baseline)."""
     import os  # local: this function is its only user
 
+    from loadlab.judge.store import Store
     from loadlab.report import nightly_summary
 
     if args.judge:  # a finished run, e.g. a recorded one: no lab, so nothing re-measured
@@ -91,10 +92,10 @@ def _cmd_nightly(args: argparse.Namespace) -> int:
             return outcome
         run, remeasure = outcome.run, outcome.remeasure
     verdict = gate.gate(run, Path(args.store), committed=Path(args.baseline),
-                           threshold=args.threshold, p95_threshold=args.p95_threshold,
-                           remeasure=remeasure, rebaseline=args.rebaseline)  # fmt: skip
-    print(verdict.markdown)
-    print(f"summary: {run.directory / gate.SUMMARY}")
+                        threshold=args.threshold, p95_threshold=args.p95_threshold,
+                        remeasure=remeasure, rebaseline=args.rebaseline)  # fmt: skip
+    print(nightly_summary.write(verdict, run, Store(Path(args.store)), args.rebaseline))
+    print(f"summary: {run.directory / nightly_summary.SUMMARY}")
     if os.environ.get("GITHUB_ACTIONS") == "true":  # notices and errors on the job page
         for line in nightly_summary.annotations(verdict):
             print(line)
@@ -102,7 +103,7 @@ def _cmd_nightly(args: argparse.Namespace) -> int:
         print("error: no comparable baseline; see the summary", file=sys.stderr)
         return 3
     if not verdict.passed:
-        print(f"error: the nightly gate failed; see {run.directory / gate.SUMMARY}",
+        print(f"error: the nightly gate failed; see {run.directory / nightly_summary.SUMMARY}",
               file=sys.stderr)  # fmt: skip
         return 1
     return 0

@@ -1,7 +1,9 @@
-"""The nightly gate on fixture runs: which baseline, the verdict, re-measurement, what is kept."""
+"""The nightly gate on fixture runs: which baseline, the verdict, re-measurement, what is kept,
+then the render step that writes the summary."""
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -9,6 +11,7 @@ import pytest
 
 from loadlab.errors import LabError, PointError
 from loadlab.judge import fingerprint, gate, history
+from loadlab.judge.store import Store
 from loadlab.report import nightly_summary
 from loadlab.results import Run
 from tests.judge import runs_fixture as fx
@@ -21,9 +24,12 @@ def night(tmp_path: Path, name: str, rps: dict | None = None, **kwargs: object) 
     return fx.write(tmp_path / "reports" / name, fx.grid(rps), **kwargs)
 
 
-def gated(tmp_path: Path, run: Run, **kwargs: object) -> gate.Verdict:
+def gated(tmp_path: Path, run: Run, **kwargs: object) -> tuple[gate.Verdict, str]:
+    """Judge, then render, as the CLI does: the verdict and the summary's Markdown."""
     kwargs.setdefault("committed", tmp_path / "no-committed-baseline")
-    return gate.gate(run, tmp_path / "store", **kwargs)
+    verdict = gate.gate(run, tmp_path / "store", **kwargs)
+    store = Store(tmp_path / "store")
+    return verdict, nightly_summary.write(verdict, run, store, bool(kwargs.get("rebaseline")))
 
 
 def fixture_run(directory: Path, rps: float, *, status: str = "ok") -> Run:
@@ -50,33 +56,60 @@ def test_a_run_without_measurements_cannot_be_the_baseline(tmp_path: Path) -> No
 def test_the_first_night_on_a_machine_records_and_passes_with_a_notice(tmp_path: Path) -> None:
     """No baseline for the fingerprint: the night becomes it, passes, and says so."""
     run = night(tmp_path, "n1")
-    verdict = gated(tmp_path, run)
+    verdict, summary = gated(tmp_path, run)
     fp = fingerprint.of(run)
     assert verdict.outcome == "recorded" and verdict.passed and verdict.judgement is None
     assert verdict.recorded == tmp_path / "store" / "baselines" / fp.id
     assert gate.recorded_id(Run.load(verdict.recorded)) == "n1"
-    assert "first night on this machine" in verdict.markdown and fp.id in verdict.markdown
+    assert "first night on this machine" in summary and fp.id in summary
     (notice,) = nightly_summary.annotations(verdict)
     assert notice.startswith("::notice title=Nightly%3A new baseline::Gate passed, first night")
+
+
+def test_the_gate_keeps_the_data_and_rendering_writes_the_views(tmp_path: Path) -> None:
+    """gate() records the baseline and the history only; write() adds the four views."""
+    gated(tmp_path, night(tmp_path, "n1"))
+    run, store = night(tmp_path, "n2"), Store(tmp_path / "store")
+    views = [run.directory / name for name in (nightly_summary.SUMMARY, nightly_summary.VERDICT)]
+    views += [run.directory / "compare.html"]
+    store.page.unlink()
+    verdict = gate.gate(run, store.root, committed=tmp_path / "no-committed-baseline")
+    assert gate.recorded_id(Run.load(verdict.recorded)) == "n2"
+    assert {line["night"] for line in history.load(store.history)} == {"n1", "n2"}
+    assert not any(path.exists() for path in [*views, store.page])
+    summary = nightly_summary.write(verdict, run, store)
+    assert all(path.exists() for path in [*views, store.page])
+    assert (run.directory / nightly_summary.SUMMARY).read_text() == summary
+
+
+def test_judging_imports_nothing_from_rendering() -> None:
+    """No module of loadlab.judge imports loadlab.report, so the two cannot form a cycle."""
+    folder = Path(gate.__file__).parent
+    for module in folder.glob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            assert not [n for n in names if n.startswith("loadlab.report")], module.name
 
 
 def test_a_first_night_with_failed_points_fails_and_records_nothing(tmp_path: Path) -> None:
     """Failures are results even with nothing to compare: exit 1, no baseline with holes."""
     points = fx.grid()
     points[0].update(status="failed", error="container exited")
-    verdict = gated(tmp_path, fx.write(tmp_path / "n1", points))
+    verdict, summary = gated(tmp_path, fx.write(tmp_path / "n1", points))
     assert verdict.outcome == "failed" and not verdict.recorded
-    assert "uvicorn io/async cpus=1 users=10: repeat 1 failed: container exited" in verdict.markdown
+    assert "uvicorn io/async cpus=1 users=10: repeat 1 failed: container exited" in summary
     assert not (tmp_path / "store" / "baselines").exists()
 
 
 def test_a_second_night_is_judged_against_the_first_and_replaces_it(tmp_path: Path) -> None:
     """Same machine, same numbers: passed against the stored night, which it then replaces."""
     gated(tmp_path, night(tmp_path, "n1"))
-    verdict = gated(tmp_path, night(tmp_path, "n2"))
+    verdict, summary = gated(tmp_path, night(tmp_path, "n2"))
     assert verdict.outcome == "passed" and verdict.reference == "n1" and verdict.source == "store"
     assert gate.recorded_id(Run.load(verdict.recorded)) == "n2"
-    assert "**Gate passed:**" in verdict.markdown
+    assert "**Gate passed:**" in summary
     assert (tmp_path / "reports/n2/compare.html").exists()
     assert nightly_summary.annotations(verdict) == []
 
@@ -84,10 +117,10 @@ def test_a_second_night_is_judged_against_the_first_and_replaces_it(tmp_path: Pa
 def test_a_regression_fails_names_the_series_and_keeps_the_old_baseline(tmp_path: Path) -> None:
     """A 1.25x slower point fails the gate; the stored baseline stays the good night."""
     gated(tmp_path, night(tmp_path, "n1"))
-    verdict = gated(tmp_path, night(tmp_path, "n2", SLOW))
+    verdict, summary = gated(tmp_path, night(tmp_path, "n2", SLOW))
     assert verdict.outcome == "failed" and verdict.regressions and not verdict.recorded
-    assert "- uvicorn io/sync cpus=1 users=80: rps 1.25x slower" in verdict.markdown
-    assert "not re-measured: no lab to measure with" in verdict.markdown
+    assert "- uvicorn io/sync cpus=1 users=80: rps 1.25x slower" in summary
+    assert "not re-measured: no lab to measure with" in summary
     fp = fingerprint.of(Run.load(tmp_path / "reports/n1"))
     assert gate.recorded_id(Run.load(tmp_path / "store/baselines" / fp.id)) == "n1"
     errors = nightly_summary.annotations(verdict)
@@ -101,7 +134,7 @@ def test_failed_and_missing_points_fail_the_gate(tmp_path: Path) -> None:
     gated(tmp_path, night(tmp_path, "n1"))
     points = [p for p in fx.grid() if not (p["endpoint"] == "io/async" and p["users"] == 80)]
     points[0].update(status="failing", error="failure ratio 3.2 % > 0.1 %")
-    verdict = gated(tmp_path, fx.write(tmp_path / "reports/n2", points))
+    verdict, _ = gated(tmp_path, fx.write(tmp_path / "reports/n2", points))
     assert verdict.outcome == "failed" and not verdict.regressions
     reasons = {f.key.text: f.reason for f in verdict.all_failures}
     assert reasons["uvicorn io/async cpus=1 users=10"].startswith("repeat 1 failing: failure")
@@ -117,14 +150,14 @@ def test_a_remeasurement_that_clears_the_point_passes_and_reports_both(tmp_path:
         asked.append(ids)
         return {pid: {**fx.point(rps=200.0, p95=400.0)["stats"]} for pid in ids}
 
-    verdict = gated(tmp_path, night(tmp_path, "n2", SLOW), remeasure=remeasure)
+    verdict, summary = gated(tmp_path, night(tmp_path, "n2", SLOW), remeasure=remeasure)
     assert asked == [["uvicorn__io-sync__cpus1__u80__r1", "uvicorn__io-sync__cpus1__u80__r2"]]
     assert verdict.outcome == "passed" and verdict.regressions == []
-    assert "1 suspected regression(s) cleared on re-measurement" in verdict.markdown
+    assert "1 suspected regression(s) cleared on re-measurement" in summary
     assert (
         "| uvicorn io/sync cpus=1 users=80 | rps | 200.6 | 160.5 [158.7, 162.2] | "
         "200.0 [198.0, 202.0] | cleared: no significant change |"
-    ) in verdict.markdown
+    ) in summary
     # Its first numbers were the noisy ones: the night does not become the baseline.
     assert not verdict.recorded
 
@@ -136,11 +169,11 @@ def test_a_remeasurement_that_confirms_fails_and_reports_both(tmp_path: Path) ->
     def remeasure(ids: list[str]) -> dict[str, dict]:
         return {pid: fx.point(rps=158.0, p95=400.0)["stats"] for pid in ids}
 
-    verdict = gated(tmp_path, night(tmp_path, "n2", SLOW), remeasure=remeasure)
+    verdict, summary = gated(tmp_path, night(tmp_path, "n2", SLOW), remeasure=remeasure)
     assert verdict.outcome == "failed"
-    assert "rps 1.25x slower (confirmed on re-measurement)" in verdict.markdown
-    assert "| 158.0 [156.4, 159.6] | confirmed: 1.27x slower |" in verdict.markdown
-    document = json.loads((tmp_path / "reports/n2" / gate.VERDICT).read_text())
+    assert "rps 1.25x slower (confirmed on re-measurement)" in summary
+    assert "| 158.0 [156.4, 159.6] | confirmed: 1.27x slower |" in summary
+    document = json.loads((tmp_path / "reports/n2" / nightly_summary.VERDICT).read_text())
     (recheck,) = document["rechecks"]
     assert recheck["confirmed"] and recheck["second"]["rps"]["b"] == pytest.approx(158.0)
 
@@ -152,23 +185,23 @@ def test_a_remeasurement_that_fails_or_returns_nothing_confirms(tmp_path: Path) 
     def broken(ids: list[str]) -> dict[str, dict]:
         raise PointError("target did not come back")
 
-    verdict = gated(tmp_path, night(tmp_path, "n2", SLOW), remeasure=broken)
-    assert verdict.outcome == "failed" and "re-measurement failed" in verdict.markdown
-    verdict = gated(tmp_path, night(tmp_path, "n3", SLOW), remeasure=lambda ids: {})
-    assert verdict.outcome == "failed" and "nothing came back" in verdict.markdown
+    verdict, summary = gated(tmp_path, night(tmp_path, "n2", SLOW), remeasure=broken)
+    assert verdict.outcome == "failed" and "re-measurement failed" in summary
+    verdict, summary = gated(tmp_path, night(tmp_path, "n3", SLOW), remeasure=lambda ids: {})
+    assert verdict.outcome == "failed" and "nothing came back" in summary
 
 
 def test_the_committed_baseline_is_the_reference_of_its_own_machine(tmp_path: Path) -> None:
     """A committed baseline with the night's fingerprint wins over the store, and stays."""
     committed = tmp_path / "baseline"
     gate.record_baseline(night(tmp_path, "reviewed").directory, committed)
-    verdict = gated(tmp_path, night(tmp_path, "n1"), committed=committed)
+    verdict, summary = gated(tmp_path, night(tmp_path, "n1"), committed=committed)
     assert (verdict.outcome, verdict.reference, verdict.source) == (
         "passed",
         "reviewed",
         "committed",
     )
-    assert not verdict.recorded and "the committed baseline/" in verdict.markdown
+    assert not verdict.recorded and "the committed baseline/" in summary
 
 
 def test_a_committed_baseline_of_another_machine_is_left_alone(tmp_path: Path) -> None:
@@ -176,17 +209,17 @@ def test_a_committed_baseline_of_another_machine_is_left_alone(tmp_path: Path) -
     committed = tmp_path / "baseline"
     other = night(tmp_path, "elsewhere", metadata=fx.HOST_Y)
     gate.record_baseline(other.directory, committed)
-    verdict = gated(tmp_path, night(tmp_path, "n1"), committed=committed)
+    verdict, _ = gated(tmp_path, night(tmp_path, "n1"), committed=committed)
     assert verdict.outcome == "recorded" and verdict.reference is None
 
 
 def test_rebaseline_accepts_a_regression(tmp_path: Path) -> None:
     """Asked to, a slow night becomes the baseline; the next slow night then passes."""
     gated(tmp_path, night(tmp_path, "n1"))
-    verdict = gated(tmp_path, night(tmp_path, "n2", SLOW), rebaseline=True)
+    verdict, summary = gated(tmp_path, night(tmp_path, "n2", SLOW), rebaseline=True)
     assert verdict.outcome == "recorded" and verdict.passed and verdict.regressions
-    assert "baseline replaced on request" in verdict.markdown
-    assert gated(tmp_path, night(tmp_path, "n3", SLOW)).outcome == "passed"
+    assert "baseline replaced on request" in summary
+    assert gated(tmp_path, night(tmp_path, "n3", SLOW))[0].outcome == "passed"
 
 
 def test_an_unreadable_stored_baseline_is_not_comparable_until_replaced(tmp_path: Path) -> None:
@@ -194,11 +227,11 @@ def test_an_unreadable_stored_baseline_is_not_comparable_until_replaced(tmp_path
     first = night(tmp_path, "n1")
     gated(tmp_path, first)
     (tmp_path / "store/baselines" / fingerprint.of(first).id / "run.json").write_text("{")
-    verdict = gated(tmp_path, night(tmp_path, "n2"))
+    verdict, summary = gated(tmp_path, night(tmp_path, "n2"))
     assert not verdict.comparable and not verdict.passed
-    assert "not valid JSON" in verdict.markdown and "REBASELINE=1" in verdict.markdown
-    assert gated(tmp_path, night(tmp_path, "n3"), rebaseline=True).outcome == "recorded"
-    assert gated(tmp_path, night(tmp_path, "n4")).outcome == "passed"
+    assert "not valid JSON" in summary and "REBASELINE=1" in summary
+    assert gated(tmp_path, night(tmp_path, "n3"), rebaseline=True)[0].outcome == "recorded"
+    assert gated(tmp_path, night(tmp_path, "n4"))[0].outcome == "passed"
 
 
 def test_every_night_appends_to_the_history_and_renders_the_page(tmp_path: Path) -> None:

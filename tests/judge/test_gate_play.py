@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from loadlab.judge import fingerprint, gate, history
+from loadlab.report import nightly_summary
 from loadlab.results import Run
 from tests.judge import runs_fixture as fx
 
@@ -98,7 +99,8 @@ def test_four_nights_on_two_machines(tmp_path: Path) -> None:
     page = (cache / "history.html").read_text()
     assert x.id in page and y.id in page and page.count("<svg") == 8
     for run in runs:
-        assert (run.directory / gate.SUMMARY).exists() and (run.directory / gate.VERDICT).exists()
+        written = (nightly_summary.SUMMARY, nightly_summary.VERDICT)
+        assert all((run.directory / name).exists() for name in written)
 
 
 def test_a_missing_run_is_one_error_line(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The nightly gate: which run a night is judged against, the judgement, what is kept.
+"""The nightly gate: which run a night is judged against, its verdict, what is kept.
 
 A night is judged only against a run made on the same machine with the same settings (the
 same fingerprint): the committed ``baseline/`` when the night's fingerprint is the one it
@@ -15,6 +15,10 @@ A passing night replaces its machine's baseline in the store, so slow drift of a
 runner's machine is followed; a failing night never does, so a regression stays red until
 it is fixed or accepted (``rebaseline``). A night that needed a re-measurement does not
 replace it either: its first numbers were the noisy ones.
+
+The gate keeps only what is data (the store's baseline, the history lines) and returns its
+verdict; rendering it (the summary, nightly.json, compare.html, the trend page) is
+report.nightly_summary.write's, so judging imports nothing from rendering.
 """
 
 from __future__ import annotations
@@ -26,20 +30,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from loadlab.durable import write_atomic
 from loadlab.errors import CompareError, LabError
 from loadlab.judge import compare, fingerprint, history
 from loadlab.judge.compare import Comparison, Failure, Row
 from loadlab.judge.fingerprint import Fingerprint
 from loadlab.judge.store import Store
-from loadlab.report import compare_page, nightly_summary, trend
 from loadlab.results import Run
 from loadlab.stack.compose import ROOT
 
 BASELINE = ROOT / "baseline"
 STORE = ROOT / "reports" / "nightly-store"
-SUMMARY = "nightly-summary.md"
-VERDICT = "nightly.json"
 
 # The lead's sweep machinery implements it: the given points measured again, same image and
 # settings, a fresh window; returns each re-measured point's stats (absent: not measured).
@@ -148,6 +148,8 @@ def _with_stats(run: Run, fresh: dict[str, dict]) -> Run:
 
 @dataclass(frozen=True)
 class Verdict:
+    """The gate's verdict on one night: its outcome, what it was judged against, and why."""
+
     outcome: str  # "passed", "recorded" (no judgement: a new baseline), "failed", "not-comparable"
     fingerprint: Fingerprint
     reference: str | None = None  # the run judged against
@@ -156,7 +158,6 @@ class Verdict:
     failures: tuple[Failure, ...] = ()  # the night's own, when there was nothing to judge against
     recorded: Path | None = None  # where this night became its machine's baseline
     reason: str | None = None  # why it is not comparable
-    markdown: str = ""
 
     @property
     def passed(self) -> bool:
@@ -185,21 +186,13 @@ def gate(
     remeasure: Remeasure | None = None,
     rebaseline: bool = False,
 ) -> Verdict:
-    """Judge ``run``, keep what should be kept, write the summary, history and trend page."""
+    """The verdict on ``run``; keeps the store's baseline (when earned) and the history lines."""
     store, fp = Store(store_root), fingerprint.of(run)
     verdict = _judged(run, fp, store, committed, threshold, p95_threshold, remeasure)
     if _keeps(verdict, rebaseline):
         outcome = "recorded" if rebaseline else verdict.outcome
         verdict = dataclasses.replace(verdict, recorded=store.record(run, fp), outcome=outcome)
-    if verdict.judgement:
-        compare_page.write(verdict.judgement.comparison, run.directory)
     history.append(store.history, history.entries(run, fp, _night(verdict)))
-    trend.render(store.history, store.page)
-    verdict = dataclasses.replace(
-        verdict, markdown=nightly_summary.markdown(verdict, run, store, rebaseline)
-    )
-    write_atomic(run.directory / SUMMARY, verdict.markdown)
-    write_atomic(run.directory / VERDICT, nightly_summary.document(verdict, run))
     return verdict
 
 

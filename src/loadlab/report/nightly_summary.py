@@ -1,28 +1,41 @@
-"""A nightly Verdict in words: the Markdown summary, nightly.json, the job page's annotations.
+"""The gate's verdict rendered: the Markdown summary, nightly.json, the job page's annotations.
 
-The summary is what a reader of the job page sees first: the gate's word and why, the
-machine it ran on, what a re-measurement confirmed or cleared, then the full comparison.
+The summary is what a reader of the job page sees first: the verdict and why, the machine
+it ran on, what a re-measurement confirmed or cleared, then the full comparison. ``write``
+is the render step that follows the gate: it writes every file of a night that is a view
+(compare.html, the trend page, the summary, nightly.json); the gate kept the data.
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
+from loadlab.durable import write_atomic
 from loadlab.judge import history
 from loadlab.judge.compare import Change, Failure, Row
+from loadlab.judge.gate import Recheck, Verdict
 from loadlab.judge.store import Store
-from loadlab.report import compare_page
+from loadlab.report import compare_page, trend
 from loadlab.results import Run
 
-if TYPE_CHECKING:
-    from loadlab.judge.gate import Recheck, Verdict
-
+SUMMARY = "nightly-summary.md"
+VERDICT = "nightly.json"
 MAX_ANNOTATIONS = 10  # GitHub shows at most 10 error annotations of a step
 SOURCES = {
     "committed": "the committed baseline/, recorded on this machine",
     "store": "this machine's latest good night in the store",
 }
+
+
+def write(verdict: Verdict, run: Run, store: Store, rebaseline: bool = False) -> str:
+    """Write a night's views into its run directory and the store; return the summary."""
+    if verdict.judgement:
+        compare_page.write(verdict.judgement.comparison, run.directory)
+    trend.render(store.history, store.page)
+    text = markdown(verdict, run, store, rebaseline)
+    write_atomic(run.directory / SUMMARY, text)
+    write_atomic(run.directory / VERDICT, document(verdict, run))
+    return text
 
 
 def status(verdict: Verdict, rebaseline: bool = False) -> str:
