@@ -250,6 +250,21 @@ def test_every_night_appends_to_the_history_and_renders_the_page(tmp_path: Path)
     assert (tmp_path / "store/history.html").read_text().count("<svg") == 8
 
 
+def test_annotations_stop_at_githubs_limit_and_count_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past MAX_ANNOTATIONS failing keys, the last annotation says how many more there are."""
+    points = [fx.point(users=u, status="failed", error="gone") for u in range(1, 13)]
+    verdict, _ = gated(tmp_path, fx.write(tmp_path / "n1", points))
+    errors = nightly_summary.annotations(verdict)
+    assert len(errors) == nightly_summary.MAX_ANNOTATIONS == 10
+    assert errors[8].endswith("users=9: failed: gone")
+    assert errors[-1] == "::error title=Nightly gate::... and 3 more; see the job summary"
+    monkeypatch.setattr(nightly_summary, "MAX_ANNOTATIONS", 4)
+    errors = nightly_summary.annotations(verdict)
+    assert len(errors) == 4 and errors[-1].endswith("... and 9 more; see the job summary")
+
+
 def test_annotations_escape_what_github_would_misread() -> None:
     """Newlines and percent signs in a message, colons and commas in a title are escaped."""
     assert nightly_summary._command("error", "a: b, c", "50 %\nnext") == (
