@@ -72,6 +72,8 @@ class Recheck:
 
 @dataclass(frozen=True)
 class Judgement:
+    """What a verdict rests on: the comparison, and what re-measurement confirmed or cleared."""
+
     comparison: Comparison
     rechecks: list[Recheck]
     remeasured: dict[str, dict]  # fresh stats by point id
@@ -188,7 +190,7 @@ def gate(
 ) -> Verdict:
     """The verdict on ``run``; keeps the store's baseline (when earned) and the history lines."""
     store, fp = Store(store_root), fingerprint.of(run)
-    verdict = _judged(run, fp, store, committed, threshold, p95_threshold, remeasure)
+    verdict = _verdict(run, fp, store, committed, threshold, p95_threshold, remeasure)
     if _keeps(verdict, rebaseline):
         outcome = "recorded" if rebaseline else verdict.outcome
         verdict = dataclasses.replace(verdict, recorded=store.record(run, fp), outcome=outcome)
@@ -206,7 +208,7 @@ def _keeps(verdict: Verdict, rebaseline: bool) -> bool:
     return verdict.outcome == "passed" and verdict.source == "store" and not rechecked
 
 
-def _judged(
+def _verdict(
     run: Run,
     fp: Fingerprint,
     store: Store,

@@ -2,7 +2,7 @@
 
 JSON Lines so a night only ever appends (nothing earlier is rewritten) and a reader needs
 nothing but ``json``. Each line is one point of one night: which machine (fingerprint),
-what the gate said about its key, and the numbers with their 95 % intervals where the run
+the gate's verdict on its key, and the numbers with their 95 % intervals where the run
 recorded them. A line's keys are stable; a value that was not measured is null.
 """
 
@@ -23,9 +23,9 @@ STATS = ("rps", "rps_ci", "mean_ms", "p95_ms", "p95_ci", "p99_ms", "failure_rati
 
 @dataclass(frozen=True)
 class Night:
-    """What the gate concluded, per key, for the history lines of one run."""
+    """The gate's verdict on one run, per key, as its history lines carry it."""
 
-    outcome: str  # passed, recorded, failed, not-comparable
+    outcome: str  # the verdict's: passed, recorded, failed, not-comparable
     reference: str | None = None  # the run judged against
     regressed: dict[Key, str] = field(default_factory=dict)  # key -> "rps 1.25x slower"
     failures: dict[Key, str] = field(default_factory=dict)  # key -> reason

@@ -38,8 +38,8 @@ def write(verdict: Verdict, run: Run, store: Store, rebaseline: bool = False) ->
     return text
 
 
-def status(verdict: Verdict, rebaseline: bool = False) -> str:
-    """The first line of the summary: the gate's word and the one reason that matters."""
+def headline(verdict: Verdict, rebaseline: bool = False) -> str:
+    """The first line of the summary: the verdict and the one reason that matters."""
     fp, ref = verdict.fingerprint, verdict.reference
     against = f"against {ref} ({SOURCES.get(verdict.source or '', verdict.source)})"
     problems = len(verdict.regressions), len(verdict.all_failures)
@@ -76,11 +76,12 @@ def status(verdict: Verdict, rebaseline: bool = False) -> str:
 
 
 def markdown(verdict: Verdict, run: Run, store: Store, rebaseline: bool = False) -> str:
+    """nightly-summary.md: the headline, the machine, what failed, the re-measurement, the rest."""
     fp = verdict.fingerprint
     out = [
         f"# Nightly {run.run_id}",
         "",
-        status(verdict, rebaseline),
+        headline(verdict, rebaseline),
         "",
         f"Machine `{fp.id}`: {fp.label}.",
     ]
@@ -113,7 +114,7 @@ def markdown(verdict: Verdict, run: Run, store: Store, rebaseline: bool = False)
 
 
 def problem_lines(verdict: Verdict) -> list[str]:
-    """One line per key that fails the gate, naming the series and why."""
+    """One line per key that made the verdict a failure, naming the series and why."""
     checked = {r.first.key: r for r in (verdict.judgement.rechecks if verdict.judgement else [])}
     lines = []
     for row in verdict.regressions:
@@ -127,6 +128,7 @@ def _failure_line(failure: Failure) -> str:
 
 
 def recheck_table(rechecks: list[Recheck]) -> list[str]:
+    """Each re-measured metric: baseline, first window, fresh window, confirmed or cleared."""
     columns = ("point", "metric", "baseline", "first", "re-measured", "verdict")
     rows = []
     for recheck in rechecks:
@@ -141,7 +143,7 @@ def recheck_table(rechecks: list[Recheck]) -> list[str]:
                 if second
                 else recheck.failure or "nothing came back"
             )
-            word = "confirmed" if recheck.confirmed else "cleared"
+            conclusion = "confirmed" if recheck.confirmed else "cleared"
             rows.append(
                 [
                     recheck.first.key.text,
@@ -149,7 +151,7 @@ def recheck_table(rechecks: list[Recheck]) -> list[str]:
                     f"{first.a_mean:.1f}{unit}",
                     compare_page.value_text(first.b_mean, first.b_ci, unit),
                     fresh,
-                    f"{word}: {second.verdict if second else first.verdict}",
+                    f"{conclusion}: {second.verdict if second else first.verdict}",
                 ]
             )
     return compare_page.markdown_table(rows, columns)
@@ -211,10 +213,10 @@ def _change(c: Change) -> dict:
 def annotations(verdict: Verdict) -> list[str]:
     """GitHub workflow commands: a notice for a new baseline, an error per failing key."""
     if verdict.outcome == "recorded":
-        return [_command("notice", "Nightly: new baseline", status(verdict).replace("**", ""))]
+        return [_command("notice", "Nightly: new baseline", headline(verdict).replace("**", ""))]
     if verdict.passed:
         return []
-    lines = problem_lines(verdict) or [status(verdict).replace("**", "")]
+    lines = problem_lines(verdict) or [headline(verdict).replace("**", "")]
     # Past the limit, the last annotation GitHub shows says how many it could not.
     shown = lines if len(lines) <= MAX_ANNOTATIONS else lines[: MAX_ANNOTATIONS - 1]
     found = [_command("error", "Nightly gate", line) for line in shown]

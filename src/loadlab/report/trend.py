@@ -42,7 +42,7 @@ METRICS = (("Throughput", "rps", "rps_ci", "requests/s"), ("p95 latency", "p95_m
 
 @dataclass(frozen=True)
 class Cell:
-    """One key on one night: the repeats averaged, the intervals spanned, the gate's word."""
+    """One key on one night: the repeats averaged, the intervals spanned, the verdict's mark."""
 
     values: dict[str, float]  # metric -> mean of the ok repeats
     spans: dict[str, tuple[float, float]]  # metric -> (lowest low, highest high)
