@@ -13,7 +13,7 @@ from loadlab.errors import LabError, PointError
 from loadlab.judge import fingerprint, gate, history
 from loadlab.judge.store import Store
 from loadlab.report import nightly_summary
-from loadlab.results import Run
+from loadlab.results import PointResult, Run
 from tests.judge import runs_fixture as fx
 
 SLOW = {("io/sync", 80): 160.0}  # io/sync at 80 users: 200 -> 160 rps, 1.25x slower
@@ -30,6 +30,16 @@ def gated(tmp_path: Path, run: Run, **kwargs: object) -> tuple[gate.Verdict, str
     verdict = gate.gate(run, tmp_path / "store", **kwargs)
     store = Store(tmp_path / "store")
     return verdict, nightly_summary.write(verdict, run, store, bool(kwargs.get("rebaseline")))
+
+
+def fresh(run: Run, ids: list[str], flags: tuple[str, ...] = (), **kwargs: object) -> dict:
+    """What Sweep.remeasure returns for ``ids`` of ``run``: a fresh result per point id."""
+    return {
+        pid: PointResult.from_json(
+            {**fx.point(**kwargs), **run.points[pid].point.to_json(), "flags": list(flags)}
+        )
+        for pid in ids
+    }
 
 
 def fixture_run(directory: Path, rps: float, *, status: str = "ok") -> Run:
@@ -144,13 +154,14 @@ def test_failed_and_missing_points_fail_the_gate(tmp_path: Path) -> None:
 def test_a_remeasurement_that_clears_the_point_passes_and_reports_both(tmp_path: Path) -> None:
     """A point slow on its first window but not on a fresh one passes; both numbers shown."""
     gated(tmp_path, night(tmp_path, "n1"))
+    run = night(tmp_path, "n2", SLOW)
     asked: list[list[str]] = []
 
-    def remeasure(ids: list[str]) -> dict[str, dict]:
+    def remeasure(ids: list[str]) -> dict[str, PointResult]:
         asked.append(ids)
-        return {pid: {**fx.point(rps=200.0, p95=400.0)["stats"]} for pid in ids}
+        return fresh(run, ids, rps=200.0, p95=400.0)
 
-    verdict, summary = gated(tmp_path, night(tmp_path, "n2", SLOW), remeasure=remeasure)
+    verdict, summary = gated(tmp_path, run, remeasure=remeasure)
     assert asked == [["uvicorn__io-sync__cpus1__u80__r1", "uvicorn__io-sync__cpus1__u80__r2"]]
     assert verdict.outcome == "passed" and verdict.regressions == []
     assert "1 suspected regression(s) cleared on re-measurement" in summary
@@ -165,24 +176,75 @@ def test_a_remeasurement_that_clears_the_point_passes_and_reports_both(tmp_path:
 def test_a_remeasurement_that_confirms_fails_and_reports_both(tmp_path: Path) -> None:
     """Still slow on the fresh window: the regression is confirmed, both windows shown."""
     gated(tmp_path, night(tmp_path, "n1"))
-
-    def remeasure(ids: list[str]) -> dict[str, dict]:
-        return {pid: fx.point(rps=158.0, p95=400.0)["stats"] for pid in ids}
-
-    verdict, summary = gated(tmp_path, night(tmp_path, "n2", SLOW), remeasure=remeasure)
+    run = night(tmp_path, "n2", SLOW)
+    verdict, summary = gated(
+        tmp_path, run, remeasure=lambda ids: fresh(run, ids, rps=158.0, p95=400.0)
+    )
     assert verdict.outcome == "failed"
     assert "rps 1.25x slower (confirmed on re-measurement)" in summary
     assert "| 158.0 [156.4, 159.6] | confirmed: 1.27x slower |" in summary
     document = json.loads((tmp_path / "reports/n2" / nightly_summary.VERDICT).read_text())
     (recheck,) = document["rechecks"]
     assert recheck["confirmed"] and recheck["second"]["rps"]["b"] == pytest.approx(158.0)
+    remeasured = document["remeasured"]["uvicorn__io-sync__cpus1__u80__r1"]
+    assert (remeasured["status"], remeasured["rps"]) == ("ok", 158.0)
+
+
+@pytest.mark.parametrize(
+    ("status", "flag"),
+    [
+        ("unsteady", "drift: level shift of 12 % across mid-step"),
+        ("failing", "failure ratio 0.4 % > 0.1 %"),
+        ("harness-bound", "Little's law off by 3.1 % (> 2 %)"),
+    ],
+)
+def test_a_fresh_window_without_a_trusted_number_cannot_clear(
+    tmp_path: Path, status: str, flag: str
+) -> None:
+    """A fresh window with good numbers but a bad status confirms, and the summary says why."""
+    gated(tmp_path, night(tmp_path, "n1"))
+    run = night(tmp_path, "n2", SLOW)
+
+    def remeasure(ids: list[str]) -> dict[str, PointResult]:
+        return fresh(run, ids, (flag,), rps=200.0, p95=400.0, status=status)
+
+    verdict, summary = gated(tmp_path, run, remeasure=remeasure)
+    assert verdict.outcome == "failed" and [r.key.text for r in verdict.regressions] == [
+        "uvicorn io/sync cpus=1 users=80"
+    ]
+    (recheck,) = verdict.judgement.rechecks
+    assert recheck.confirmed and recheck.second is None
+    why = f"repeat 1 {status} ({flag}); repeat 2 {status} ({flag})"
+    assert recheck.failure == why
+    assert "rps 1.25x slower (confirmed on re-measurement)" in summary
+    assert f"| {why} | confirmed: 1.25x slower |" in summary
+
+
+def test_one_untrusted_fresh_repeat_keeps_the_regression(tmp_path: Path) -> None:
+    """A fresh repeat that is unsteady confirms, even when the other repeat looks cleared."""
+    gated(tmp_path, night(tmp_path, "n1"))
+    run = night(tmp_path, "n2", SLOW)
+
+    def remeasure(ids: list[str]) -> dict[str, PointResult]:
+        found = fresh(run, ids, rps=200.0, p95=400.0)
+        found[ids[1]] = fresh(run, ids[1:], ("drift",), rps=200.0, status="unsteady")[ids[1]]
+        return found
+
+    verdict, summary = gated(tmp_path, run, remeasure=remeasure)
+    (recheck,) = verdict.judgement.rechecks
+    assert verdict.outcome == "failed" and recheck.confirmed
+    assert recheck.failure == "repeat 2 unsteady (drift)"
+    assert "| 200.0 [198.0, 202.0]; repeat 2 unsteady (drift) | confirmed: 1.25x slower |" in (
+        summary
+    )
+    assert "rps 1.25x slower (confirmed on re-measurement)" in summary
 
 
 def test_a_remeasurement_that_fails_or_returns_nothing_confirms(tmp_path: Path) -> None:
     """A lab error or an empty answer cannot clear a regression: it stands, with the reason."""
     gated(tmp_path, night(tmp_path, "n1"))
 
-    def broken(ids: list[str]) -> dict[str, dict]:
+    def broken(ids: list[str]) -> dict[str, PointResult]:
         raise PointError("target did not come back")
 
     verdict, summary = gated(tmp_path, night(tmp_path, "n2", SLOW), remeasure=broken)

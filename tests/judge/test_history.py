@@ -11,6 +11,7 @@ from loadlab.errors import LabError
 from loadlab.judge import fingerprint, history
 from loadlab.judge.compare import Key
 from loadlab.report import trend
+from loadlab.results import PointResult
 from tests.judge import runs_fixture as fx
 
 SYNC80 = Key("uvicorn", "io/sync", 1.0, 80)
@@ -31,11 +32,13 @@ def test_a_night_adds_one_line_per_point_with_its_intervals(tmp_path: Path) -> N
     """Each point is a line: machine, key, status, numbers with intervals, the gate's word."""
     run = fx.write(tmp_path / "n1", fx.grid())
     fp = fingerprint.of(run)
+    fresh_stats = fx.point(rps=158.0)["stats"]
+    fresh = PointResult.from_json(fx.point(rps=158.0))
     night = history.Night(
         "failed",
         "n0",
         regressed={SYNC80: "rps 1.25x slower"},
-        remeasured={"uvicorn__io-sync__cpus1__u80__r1": {"rps": 158.0}},
+        remeasured={"uvicorn__io-sync__cpus1__u80__r1": fresh},
     )
     lines = history.entries(run, fp, night)
     assert len(lines) == 8
@@ -43,7 +46,8 @@ def test_a_night_adds_one_line_per_point_with_its_intervals(tmp_path: Path) -> N
     assert line["fingerprint"] == fp.id and line["machine"] == fp.label
     assert (line["variant"], line["endpoint"], line["cpus"], line["users"]) == SYNC80[:4]
     assert line["rps_ci"] == pytest.approx([200.4 * 0.99, 200.4 * 1.01])
-    assert line["regressed"] == "rps 1.25x slower" and line["remeasured"] == {"rps": 158.0}
+    assert line["regressed"] == "rps 1.25x slower"
+    assert line["remeasured"] == {name: fresh_stats[name] for name in history.STATS}
     assert (line["outcome"], line["reference"], line["night"]) == ("failed", "n0", "n1")
 
 

@@ -8,7 +8,9 @@ baseline and passes with a notice, unless its own points failed.
 
 A regression is confirmed before it fails the job: the regressed points are measured again
 (``remeasure``, a fresh window) and only a key still regressed on the fresh window fails,
-both measurements reported. Failed points, points without a successful request and points
+both measurements reported. The fresh window is judged whole, status and flags with its
+numbers: one that is itself unsteady, failing or harness-bound gives no trusted number, so
+it cannot clear a regression. Failed points, points without a successful request and points
 missing from the night fail the gate outright (compare.failures).
 
 A passing night replaces its machine's baseline in the store, so slow drift of a hosted
@@ -35,15 +37,16 @@ from loadlab.judge import compare, fingerprint, history
 from loadlab.judge.compare import Comparison, Failure, Row
 from loadlab.judge.fingerprint import Fingerprint
 from loadlab.judge.store import Store
-from loadlab.results import Run
+from loadlab.results import PointResult, Run
 from loadlab.stack.compose import ROOT
 
 BASELINE = ROOT / "baseline"
 STORE = ROOT / "reports" / "nightly-store"
 
-# The lead's sweep machinery implements it: the given points measured again, same image and
-# settings, a fresh window; returns each re-measured point's stats (absent: not measured).
-Remeasure = Callable[[list[str]], dict[str, dict]]
+# The sweep machinery implements it: the given points measured again, same image and settings,
+# a fresh window; returns each re-measured point's fresh result, with its own status and flags
+# (absent: not measured).
+Remeasure = Callable[[list[str]], dict[str, PointResult]]
 
 
 def record_baseline(run_dir: Path, baseline: Path = BASELINE) -> Run:
@@ -63,7 +66,7 @@ class Recheck:
 
     first: Row
     second: Row | None  # None: nothing came back for this key
-    failure: str | None = None  # why the fresh window gave no trusted number
+    failure: str | None = None  # why the fresh window gave no trusted number (its status)
 
     @property
     def confirmed(self) -> bool:
@@ -76,7 +79,7 @@ class Judgement:
 
     comparison: Comparison
     rechecks: list[Recheck]
-    remeasured: dict[str, dict]  # fresh stats by point id
+    remeasured: dict[str, PointResult]  # the fresh results by point id
     note: str | None = None  # why nothing was re-measured although something regressed
 
     def regressions(self) -> list[Row]:
@@ -112,7 +115,7 @@ def judge(
         fresh = remeasure(ids)
     except LabError as exc:
         return Judgement(first, [], {}, f"re-measurement failed, regressions stand: {exc}")
-    again = _named(compare.compare(reference, _with_stats(run, fresh), **options), reference)
+    again = _named(compare.compare(reference, _with_fresh(run, fresh), **options), reference)
     rows = {row.key: row for row in again.rows}
     reasons = {f.key: f.reason for f in again.failures}
     came_back = {compare.key_of(r) for r in run.points.values() if r.point.id in fresh}
@@ -140,12 +143,19 @@ def _named(comparison: Comparison, reference: Run) -> Comparison:
     return comparison
 
 
-def _with_stats(run: Run, fresh: dict[str, dict]) -> Run:
+def _with_fresh(run: Run, fresh: dict[str, PointResult]) -> Run:
+    """``run`` with each re-measured point's fresh window in place of its first one."""
     points = {
-        pid: dataclasses.replace(r, stats=fresh[pid]) if pid in fresh else r
-        for pid, r in run.points.items()
+        pid: _fresh_window(r, fresh[pid]) if pid in fresh else r for pid, r in run.points.items()
     }
     return dataclasses.replace(run, points=points)
+
+
+def _fresh_window(first: PointResult, fresh: PointResult) -> PointResult:
+    # The status, flags and error come with the numbers: compare trusts a window by them.
+    return dataclasses.replace(
+        first, stats=fresh.stats, status=fresh.status, flags=list(fresh.flags), error=fresh.error
+    )
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 from loadlab.errors import LabError
 from loadlab.judge.compare import Key, key_of
 from loadlab.judge.fingerprint import Fingerprint
-from loadlab.results import Run
+from loadlab.results import PointResult, Run
 
 STATS = ("rps", "rps_ci", "mean_ms", "p95_ms", "p95_ci", "p99_ms", "failure_ratio", "requests")
 
@@ -29,7 +29,7 @@ class Night:
     reference: str | None = None  # the run judged against
     regressed: dict[Key, str] = field(default_factory=dict)  # key -> "rps 1.25x slower"
     failures: dict[Key, str] = field(default_factory=dict)  # key -> reason
-    remeasured: dict[str, dict] = field(default_factory=dict)  # point id -> fresh stats
+    remeasured: dict[str, PointResult] = field(default_factory=dict)  # point id -> fresh result
 
 
 def entries(run: Run, fp: Fingerprint, night: Night) -> list[dict]:
@@ -59,7 +59,7 @@ def entries(run: Run, fp: Fingerprint, night: Night) -> list[dict]:
                 **{name: stats.get(name) for name in STATS},
                 "regressed": night.regressed.get(key),
                 "failure": night.failures.get(key),
-                "remeasured": _numbers(fresh) if fresh else None,
+                "remeasured": _numbers(fresh.stats) if fresh and fresh.stats else None,
             }
         )
     return found

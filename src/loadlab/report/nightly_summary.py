@@ -16,7 +16,7 @@ from loadlab.judge.compare import Change, Failure, Row
 from loadlab.judge.gate import Recheck, Verdict
 from loadlab.judge.store import Store
 from loadlab.report import compare_page, trend
-from loadlab.results import Run
+from loadlab.results import PointResult, Run
 
 SUMMARY = "nightly-summary.md"
 VERDICT = "nightly.json"
@@ -134,32 +134,35 @@ def recheck_table(rechecks: list[Recheck]) -> list[str]:
     for recheck in rechecks:
         for name in ("rps", "p95"):
             first: Change = getattr(recheck.first, name)
-            if not first.slower:
-                continue
-            second: Change | None = getattr(recheck.second, name) if recheck.second else None
-            unit = " ms" if name == "p95" else ""
-            fresh = (
-                compare_page.value_text(second.b_mean, second.b_ci, unit)
-                if second
-                else recheck.failure or "nothing came back"
-            )
-            conclusion = "confirmed" if recheck.confirmed else "cleared"
-            rows.append(
-                [
-                    recheck.first.key.text,
-                    name,
-                    f"{first.a_mean:.1f}{unit}",
-                    compare_page.value_text(first.b_mean, first.b_ci, unit),
-                    fresh,
-                    f"{conclusion}: {second.verdict if second else first.verdict}",
-                ]
-            )
+            if first.slower:
+                rows.append(_recheck_row(recheck, name, first))
     return compare_page.markdown_table(rows, columns)
+
+
+def _recheck_row(recheck: Recheck, name: str, first: Change) -> list[str]:
+    second: Change | None = getattr(recheck.second, name) if recheck.second else None
+    unit = " ms" if name == "p95" else ""
+    fresh = [compare_page.value_text(second.b_mean, second.b_ci, unit)] if second else []
+    if second is None or recheck.failure is not None:  # no trusted number: the first stands
+        fresh.append(recheck.failure or "nothing came back")  # the fresh window's status
+        standing = first
+    else:
+        standing = second
+    conclusion = "confirmed" if recheck.confirmed else "cleared"
+    return [
+        recheck.first.key.text,
+        name,
+        f"{first.a_mean:.1f}{unit}",
+        compare_page.value_text(first.b_mean, first.b_ci, unit),
+        "; ".join(fresh),
+        f"{conclusion}: {standing.verdict}",
+    ]
 
 
 def document(verdict: Verdict, run: Run) -> str:
     """nightly.json: the verdict as data, for tools that read it instead of the Markdown."""
     judgement = verdict.judgement
+    remeasured = judgement.remeasured if judgement else {}
 
     def row(r: Row) -> dict:
         return {
@@ -193,9 +196,14 @@ def document(verdict: Verdict, run: Run) -> str:
             }
             for r in (judgement.rechecks if judgement else [])
         ],
-        "remeasured": judgement.remeasured if judgement else {},
+        "remeasured": {pid: _fresh(r) for pid, r in remeasured.items()},
     }
     return json.dumps(data, indent=1) + "\n"
+
+
+def _fresh(result: PointResult) -> dict:
+    """A fresh window as nightly.json has always held it: its stats and its status."""
+    return {**(result.to_json().get("stats") or {}), "status": result.status}
 
 
 def _change(c: Change) -> dict:
