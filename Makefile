@@ -1,12 +1,13 @@
 # fastapi-concurrency-lab. `make help` lists the targets.
 # Settings are Make variables (make up CPUS=0.5, make sweep USERS=10,40); each target hands on
-# the ones it uses (see LAB_VARS); their defaults live in compose.yaml and in loadlab, not here.
+# the ones it uses; their defaults live in compose.yaml and in loadlab, not here, and every
+# list of them comes from src/loadlab/stack/variables.py.
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
 MAKEFLAGS += --no-print-directory
 
-PYTHON ?= python3
+HOST_PYTHON ?= python3
 UV_VERSION := 0.13.8
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
@@ -15,7 +16,6 @@ PY := $(VENV)/bin/python
 BUILD := build
 WHEELHOUSE := $(BUILD)/wheelhouse
 COMPOSE_BIN = $(shell $(PY) -c 'import compose, pathlib; print(pathlib.Path(compose.__file__).parent / "docker-compose")')
-VARIANTS_ALL := uvicorn uvicorn-limiter uvicorn-workers gunicorn uvicorn-limit-concurrency
 VARIANT ?= uvicorn
 export COMPOSE_BAKE := false
 # uv reads the system trust store, the one pip and the machine already use.
@@ -28,16 +28,17 @@ export UV_NATIVE_TLS := 1
 # exported; a target that uses them passes them on by name: the sweep as loadlab options,
 # `up` and `serve` as an environment prefix (env_of). Infrastructure (IMAGE_TAG, BASE_IMAGE,
 # COMPOSE_PROJECT_NAME, the *_PORT variables) is still exported, builds and tests need it.
-SWEEP_VARS := PROFILE VARIANTS PYTHONS ENDPOINTS CPUS LOAD USERS RATES ARRIVALS MAX_IN_FLIGHT SAMPLES \
-  DURATION WARMUP REPEATS WORK_SECONDS CPU_ITERATIONS THREAD_LIMIT EXECUTOR_WORKERS WORKERS \
-  LIMIT_CONCURRENCY MAX_FAILURE_RATIO LOCUST_WORKERS OUT RESUME RUN_ID YES
-SERVICE_VARS := WORK_SECONDS CPU_ITERATIONS THREAD_LIMIT EXECUTOR_WORKERS PROCESS_WORKERS \
-  WORKERS LIMIT_CONCURRENCY SERVER HOST PORT
-# What compose.yaml interpolates per run; the driver sets these itself.
-RUN_VARS := CPUSET MEM_LIMIT LOCUST_CPUSET LOCUST_OUT LOCUST_CLASS TARGET RUN_TIME SPAWN_RATE \
-  LAB_STEPS LAB_SETTLE LAB_LOAD LAB_PATH LAB_ARRIVALS LAB_MAX_IN_FLIGHT LAB_SAMPLES
-LAB_VARS := $(sort $(SWEEP_VARS) $(SERVICE_VARS) $(RUN_VARS))
-unexport $(LAB_VARS)
+# Every list of variables comes from the one table in code (src/loadlab/stack/variables.py),
+# read with the machine's python3: it needs nothing the lab's environments bring.
+variables = $(shell PYTHONPATH=src $(HOST_PYTHON) -m loadlab.stack.variables $(1))
+SWEEP_VARS := $(call variables,SWEEP_VARS)
+SERVICE_VARS := $(call variables,SERVICE_VARS)
+unexport $(call variables,UNEXPORTED_VARS)
+# A variable on the command line that the lab does not know is refused, with the nearest
+# known name, before anything starts: `make sweep PYTHON=3.13` would otherwise run 3.11.
+given_names := $(foreach w,$(MAKEOVERRIDES),$(firstword $(subst =, ,$(w))))
+refused := $(if $(given_names),$(shell PYTHONPATH=src $(HOST_PYTHON) -m loadlab.stack.variables check $(given_names) 2>&1))
+$(if $(refused),$(error $(refused)))
 given = $(filter command line environment,$(origin $(1)))
 # $(call env_of,A B) -> A='1' B='2' for those of A, B that were given.
 env_of = $(strip $(foreach v,$(1),$(if $(call given,$(v)),$(v)='$($(v))')))
@@ -48,7 +49,7 @@ help: ## list the targets
 
 # --- Python environment -------------------------------------------------------------------
 $(UV):
-	$(PYTHON) -m venv $(TOOLS)
+	$(HOST_PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
 
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
@@ -177,7 +178,7 @@ $(PY313_WHEELS)/.done: uv.lock scripts/wheelhouse.sh | $(UV)
 images-py313: engine $(PY313_WHEELS)/.done ## build loadlab/target:py3.13 (Python 3.13, offline)
 	@mkdir -p $(BUILD)
 	@base=$$(BUILD_DIR=$(BUILD) scripts/base-image.sh 3.13); echo "images-py313: base $$base"; \
-	  tar -cf - services/Dockerfile services/target/*.py $(PY313_WHEELS) \
+	  tar -cf - services/Dockerfile services/target/*.py src/loadlab/shared/*.py $(PY313_WHEELS) \
 	  | docker build --quiet -f services/Dockerfile --build-arg BASE_IMAGE=$$base \
 	      --build-arg WHEELHOUSE=$(PY313_WHEELS) -t loadlab/target:py3.13 - >/dev/null
 	@docker image ls --format '{{.Repository}}:{{.Tag}} {{.ID}} {{.Size}}' loadlab/target:py3.13

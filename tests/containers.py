@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from loadlab.stack.compose import VARIANTS, Stack
+from loadlab.plan.variants import VARIANTS
+from loadlab.stack.compose import Stack
 
 PROJECT = "loadlab-test"
 # Port 0: Docker picks a free loopback port; the tests ask Compose which one.

@@ -48,18 +48,6 @@ def test_report_of_a_missing_run_is_an_error(tmp_path):
     assert done.returncode == 1 and done.stderr.startswith("error: ")
 
 
-def test_makefile_passes_every_sweep_setting():
-    """SWEEP_VARS in the Makefile names exactly the settings SweepConfig defines."""
-    from pathlib import Path
-
-    from loadlab.plan.config import settings_help
-
-    text = (Path(__file__).resolve().parents[1] / "Makefile").read_text()
-    block = text.split("SWEEP_VARS :=", 1)[1].split("\n\n", 1)[0].split("SERVICE_VARS", 1)[0]
-    named = set(block.replace("\\", " ").split())
-    assert named == {name.upper() for name, _, _ in settings_help()}
-
-
 def test_a_plan_past_the_measured_harness_ceiling_is_warned_about(tmp_path):
     """With a bench run that drove 300 rps, io/async at 120 users (600/s possible) is named."""
     from loadlab.plan.config import SweepConfig, resolve

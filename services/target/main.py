@@ -21,16 +21,20 @@ from fastapi import BackgroundTasks, FastAPI, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from loadlab.shared.service import ITERATIONS, SLEEP
+
 from . import runtime
 from .settings import Settings, SettingsError
 from .work import burn_timed
 
-# Upper bounds keep a bad query parameter from turning into a hung worker.
+# The settings' own bounds keep a bad query parameter from turning into a hung worker.
 Seconds = Annotated[
-    float | None, Query(ge=0, le=60, description="sleep length (default WORK_SECONDS)")
+    float | None,
+    Query(ge=SLEEP.low, le=SLEEP.high, description="sleep length (default WORK_SECONDS)"),
 ]
 Iterations = Annotated[
-    int | None, Query(ge=1, le=50_000_000, description="loop count (default CPU_ITERATIONS)")
+    int | None,
+    Query(ge=ITERATIONS.low, le=ITERATIONS.high, description="loop count (default CPU_ITERATIONS)"),
 ]
 
 

@@ -17,7 +17,7 @@ from loadlab import workflow
 from loadlab.errors import ConfigError, LabError
 from loadlab.judge import compare, gate
 from loadlab.plan import placement as cpus_mod
-from loadlab.plan.config import SweepConfig, new_run_id, settings_help
+from loadlab.plan.config import SweepConfig, settings_help
 from loadlab.report import index
 from loadlab.results import Run
 from loadlab.stack import lock
@@ -42,7 +42,7 @@ def _sweep_config(args: argparse.Namespace) -> SweepConfig:
 def _measure(args: argparse.Namespace) -> workflow.Outcome | int:
     """Validate, then sweep; an int is an exit status that ends the command early."""
     plan = workflow.plan_for(_sweep_config(args))  # ConfigError here: nothing has started
-    what = f"{args.command} {plan.config.resume or plan.config.out / new_run_id(plan.config)}"
+    what = f"{args.command} {plan.directory}"
     for warning in workflow.ceiling_warnings(plan):
         print(warning, file=sys.stderr)
     with lock.hold(ROOT, what):  # a second lab in this checkout is refused, even its dry run

@@ -22,12 +22,13 @@ from loadlab.plan.config import (
     with_resume_defaults,
 )
 from loadlab.plan.matrix import points
+from loadlab.plan.variants import image_of
 from loadlab.progress import Progress
 from loadlab.report import index
 from loadlab.results import Run, link_latest
 from loadlab.shared.endpoints import ENDPOINTS
 from loadlab.stack import lock, metadata
-from loadlab.stack.compose import ROOT, Stack, image_of
+from loadlab.stack.compose import ROOT, Stack
 from loadlab.sweep import Sweep, seconds_per_point
 
 
@@ -62,7 +63,7 @@ def plan_for(config: SweepConfig) -> Plan:
     """The validated plan; for RESUME, the plan the run was started with."""
     if config.resume is None:
         plan = resolve(config)
-        check_new_run(config)
+        check_new_run(plan)
         return plan
     if not (config.resume / "run.json").is_file():
         raise ConfigError(f"RESUME: {config.resume} is not a run directory (no run.json)")
@@ -100,7 +101,7 @@ def open_run(plan: Plan) -> Run:
     config = plan.config
     if config.resume is not None:
         return Run.load(config.resume)
-    return Run.create(check_new_run(config), plan.to_json(), points(plan))
+    return Run.create(check_new_run(plan), plan.to_json(), points(plan))
 
 
 def execute(plan: Plan, stack: Stack) -> Outcome:

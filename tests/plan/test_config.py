@@ -123,3 +123,42 @@ def test_plan_json_records_what_the_profile_filled_in():
     data = plan(profile="smoke").to_json()
     assert data["profile"] == "smoke" and data["users"] is None
     assert data["resolved"]["users"] == list(PROFILES["smoke"].users)
+
+
+def test_the_settings_reference_is_generated_from_the_code():
+    """docs/settings.md is what plan.reference renders from the settings (UPDATE_DOCS=1 rewrites)."""
+    import os
+    from pathlib import Path
+
+    from loadlab.plan import reference
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "settings.md"
+    if os.environ.get("UPDATE_DOCS") == "1":
+        page.write_text(reference.render())
+    assert page.read_text() == reference.render(), "docs/settings.md is stale: UPDATE_DOCS=1"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("THREAD_LIMIT", "10001"), ("WORK_SECONDS", "61"), ("WORKERS", "65"), ("CPU_ITERATIONS", "0")],
+)
+def test_the_driver_refuses_what_the_service_refuses_in_the_same_words(name, value):
+    """A target setting the service would refuse at start-up is refused by the driver first,
+    with the service's own message: both read one table (loadlab.shared.service)."""
+    from loadlab.shared.service import Settings
+    from loadlab.shared.settings import SettingsError
+
+    with pytest.raises(SettingsError) as service_says:
+        Settings.from_env({name: value})
+    with pytest.raises(ConfigError) as driver_says:
+        SweepConfig.from_strings({name.lower(): value})
+    assert str(driver_says.value) == str(service_says.value)
+
+
+def test_the_driver_adds_its_own_reason_only_past_the_service_bounds():
+    """WORK_SECONDS=0 suits the service but not the models, LIMIT_CONCURRENCY=1 not uvicorn's
+    answers: the driver refuses both, naming its own reason."""
+    with pytest.raises(ConfigError, match="the lab's models divide by the service time"):
+        SweepConfig.from_strings({"work_seconds": "0"})
+    with pytest.raises(ConfigError, match="uvicorn answers 503 to everything at 1"):
+        SweepConfig.from_strings({"limit_concurrency": "1"})

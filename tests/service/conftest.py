@@ -30,7 +30,8 @@ def free_port() -> int:
 def service_env(**settings: object) -> dict[str, str]:
     """The environment of a server process: ours, minus stray settings, plus ``settings``."""
     env = {k: v for k, v in os.environ.items() if k not in _SETTING_NAMES}
-    env["PYTHONPATH"] = str(SERVICES)
+    # The service imports the lab's shared settings table, as in its image.
+    env["PYTHONPATH"] = f"{SERVICES}{os.pathsep}{ROOT / 'src'}"
     env.update({k.upper(): str(v) for k, v in settings.items()})
     return env
 

@@ -7,7 +7,8 @@ import csv
 import pytest
 
 from loadlab.plan.placement import host_cpus, parse_cpuset, place
-from loadlab.stack.compose import VARIANTS, LocustRun, session
+from loadlab.plan.variants import VARIANTS
+from loadlab.stack.compose import LocustRun, session
 from tests.containers import leftovers
 
 pytestmark = pytest.mark.docker

@@ -11,7 +11,8 @@ import urllib.request
 import pytest
 
 from loadlab.plan.placement import place
-from loadlab.stack.compose import LOCUST, ROOT, VARIANTS, LocustRun, Stack
+from loadlab.plan.variants import VARIANTS
+from loadlab.stack.compose import LOCUST, ROOT, LocustRun, Stack
 from tests.containers import fresh_stack
 
 PROJECT = "loadlab-hardening"

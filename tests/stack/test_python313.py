@@ -13,7 +13,8 @@ import subprocess
 
 import pytest
 
-from loadlab.stack.compose import VARIANTS, Stack, get_json
+from loadlab.plan.variants import VARIANTS
+from loadlab.stack.compose import Stack, get_json
 from tests.containers import leftovers
 
 pytestmark = pytest.mark.docker

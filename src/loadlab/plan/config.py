@@ -1,10 +1,13 @@
 """The sweep's configuration: every setting defined once, validated before anything starts.
 
-Each field of SweepConfig carries its parser, bounds and help text (see ``options``); the CLI
-options (and through the Makefile, the Make variables of the same name in upper case) are
-derived from the fields. ``None`` means "take it from the profile". ``resolve`` fills in the
-profile and checks what depends on the host or on several settings at once: every error is a
-ConfigError with one line naming the setting, raised before a container starts.
+Each field of SweepConfig carries its parser, bounds and help text (``shared.settings``); the
+CLI options, the Makefile's variables (``stack.variables``) and docs/settings.md are derived
+from the fields. The target's own settings are checked against the service's own parsers
+(``shared.service``), with a stricter bound only where the lab needs one. ``None`` means
+"take it from the profile". ``resolve`` decides everything once: the profile filled in, the
+run's directory named, what depends on the host or on several settings checked; every error is
+a ConfigError with one line naming the setting, raised before a container starts. Deep modules
+read the resolved Plan, never the raw configuration.
 """
 
 from __future__ import annotations
@@ -13,17 +16,18 @@ import datetime as dt
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from loadlab.errors import ConfigError
-from loadlab.plan.options import Bound, items, scalar, setting, workers_or_auto
 from loadlab.plan.placement import host_cpus
 from loadlab.plan.profiles import PROFILES, Profile, Series
+from loadlab.plan.variants import IMAGE_TAGS, TARGET_VARIANTS
+from loadlab.shared import service
 from loadlab.shared.endpoints import ENDPOINTS
 from loadlab.shared.offered import LOADS
-from loadlab.stack.compose import IMAGE_TAGS, TARGET_VARIANTS
+from loadlab.shared.settings import Bound, SettingsError, items, parse_all, scalar, setting
 
 # Where the numbers come from; each bound names its reason in the error it raises.
 DOCKER_MIN_CPUS = Bound(0.01, why="Docker's smallest CPU quota is 0.01")
@@ -32,13 +36,11 @@ HARNESS_RATE = Bound(0, 20_000, above=True, why="what a few Locust workers can s
 NIGHTLY_SECONDS = Bound(1, 3_600, why="an hour per point is all a nightly can afford")
 SETTLE_SECONDS = Bound(0, 600, why="a point that needs ten minutes to settle never will")
 REPEATS = Bound(1, 20, why="batch-means intervals make more repeats than this pointless")
-SERVICE_SECONDS = Bound(0, 60, above=True, why="the service accepts 0-60 s")
-SERVICE_ITERATIONS = Bound(1, 50_000_000, why="the service accepts 1-50,000,000")
-SERVICE_POOL = Bound(1, 10_000, why="the service accepts 1-10,000 threads")
-SERVICE_WORKERS = Bound(1, 64, why="the service accepts 1-64 worker processes")
-# uvicorn counts the connection asking among the concurrent ones: at 1 it answers every
-# request 503, the healthcheck's and the lab's own /runtime reads included.
-SERVICE_CONCURRENCY = Bound(2, 100_000, why="uvicorn answers 503 to everything at 1")
+# The lab's own bounds on the target's settings, beyond what the service accepts: the models
+# divide by the service time, and uvicorn counts the connection asking among the concurrent
+# ones (at 1 it answers every request 503, the healthcheck's and the lab's /runtime included).
+MODEL_SECONDS = Bound(0, above=True, why="the lab's models divide by the service time")
+SHEDDING = Bound(2, why="uvicorn answers 503 to everything at 1")
 LOCUST_WORKERS = Bound(1, 16, why="each is a process; more than 16 only contend for the cores")
 IN_FLIGHT = Bound(1, 100_000, why="each request in flight holds a connection")
 RATIO = Bound(0, 1, why="a share of the requests")
@@ -50,7 +52,9 @@ LONG_RUN_MINUTES = 120  # an estimate above this needs YES=1: a typo must not co
 class SweepConfig:
     """What to sweep; built once at the edge (CLI) and passed down."""
 
-    profile: str = setting(scalar(str, choices=tuple(PROFILES)), "/".join(PROFILES), "default")
+    profile: str = setting(
+        scalar(str, choices=tuple(PROFILES)), "the named matrix a sweep starts from", "default"
+    )
     variants: tuple[str, ...] | None = setting(
         items(str, choices=TARGET_VARIANTS), "Compose services; name@3.13 runs the 3.13 image"
     )
@@ -87,20 +91,16 @@ class SweepConfig:
     )
     repeats: int | None = setting(scalar(int, REPEATS), "measurements per point")
     work_seconds: float | None = setting(
-        scalar(float, SERVICE_SECONDS), "sleep of the /io endpoints (S)"
+        service.WORK_SECONDS.also(MODEL_SECONDS), "sleep of the /io endpoints (S)"
     )
-    cpu_iterations: int | None = setting(
-        scalar(int, SERVICE_ITERATIONS), "loop count of the /cpu endpoints"
-    )
-    thread_limit: int | None = setting(
-        scalar(int, SERVICE_POOL), "uvicorn-limiter's THREAD_LIMIT (100)"
-    )
-    executor_workers: int | None = setting(scalar(int, SERVICE_POOL), "EXECUTOR_WORKERS (100)")
+    cpu_iterations: int | None = setting(service.CPU_ITERATIONS, "loop count of the /cpu endpoints")
+    thread_limit: int | None = setting(service.THREAD_COUNT, "uvicorn-limiter's THREAD_LIMIT (100)")
+    executor_workers: int | None = setting(service.THREAD_COUNT, "EXECUTOR_WORKERS (100)")
     workers: int | str | None = setting(
-        workers_or_auto(SERVICE_WORKERS), "WORKERS of the multi-process variants (2), or auto"
+        service.WORKER_COUNT, "WORKERS of the multi-process variants (2), or auto"
     )
     limit_concurrency: int | None = setting(
-        scalar(int, SERVICE_CONCURRENCY), "LIMIT_CONCURRENCY (20)"
+        service.CONCURRENCY.also(SHEDDING), "LIMIT_CONCURRENCY (20)"
     )
     max_failure_ratio: float = setting(
         scalar(float, RATIO), "failed share of requests above which a point is not ok", 0.001
@@ -116,13 +116,10 @@ class SweepConfig:
     @classmethod
     def from_strings(cls, raw: Mapping[str, str]) -> SweepConfig:
         """Parse CLI / Make strings (keys are field names); unknown keys are an error."""
-        known = {f.name: f for f in fields(cls)}
-        values = {}
-        for key, text in raw.items():
-            if key not in known:
-                raise ConfigError(f"unknown setting {key!r}")
-            values[key] = known[key].metadata["parse"](key.upper(), text)
-        return cls(**values)
+        try:
+            return cls(**parse_all(cls, raw))
+        except SettingsError as exc:
+            raise ConfigError(str(exc)) from None
 
     def to_json(self) -> dict:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
@@ -134,20 +131,30 @@ def settings_help() -> list[tuple[str, str, Any]]:
 
 
 @dataclass(frozen=True)
-class Plan:
-    """A validated configuration with the profile's defaults filled in."""
+class Plan(Profile):
+    """A validated configuration: the profile with the settings given over it, and every value
+    derived from them decided once (the run's directory, the load, the Locust workers)."""
 
-    config: SweepConfig
-    series: tuple[Series, ...]
-    cpus: tuple[float, ...]
-    users: tuple[int, ...]
-    duration: float
-    warmup: float
-    repeats: int
-    work_seconds: float
+    config: SweepConfig = field(default_factory=SweepConfig)
+    directory: Path = Path("reports/unnamed")  # where this run's results go
     load: str = "closed"
-    rates: tuple[float, ...] = ()
     locust_workers: int = 2
+
+    @property
+    def arrivals(self) -> str:
+        return self.config.arrivals
+
+    @property
+    def max_in_flight(self) -> int:
+        return self.config.max_in_flight
+
+    @property
+    def keep_samples(self) -> bool:
+        return bool(self.config.samples)
+
+    @property
+    def max_failure_ratio(self) -> float:
+        return self.config.max_failure_ratio
 
     def to_json(self) -> dict:
         """The settings as given, plus what the profile filled in (key "resolved")."""
@@ -163,11 +170,10 @@ class Plan:
             "target_env": self.target_env(),
             "load": self.load,
             "locust_workers": self.locust_workers,
-            "max_failure_ratio": self.config.max_failure_ratio,
+            "max_failure_ratio": self.max_failure_ratio,
         }
         if self.load == "open":
-            resolved.update(arrivals=self.config.arrivals,
-                            max_in_flight=self.config.max_in_flight)  # fmt: skip
+            resolved.update(arrivals=self.arrivals, max_in_flight=self.max_in_flight)
         return {**self.config.to_json(), "resolved": resolved}
 
     def target_env(self) -> dict[str, str]:
@@ -190,27 +196,30 @@ class Plan:
         return self.warmup + self.duration
 
 
-def resolve(config: SweepConfig, cores: list[int] | None = None) -> Plan:
+def resolve(config: SweepConfig, cores: list[int] | None = None,
+            now: dt.datetime | None = None) -> Plan:  # fmt: skip
     """Fill in the profile and check every value; raises ConfigError on the first bad one."""
     profile = PROFILES[config.profile]
     load = config.load or ("open" if config.profile == "open" else "closed")
+    series = _on_pythons(_series(config, profile), config.pythons)
+    profile = replace(profile, series=series)
+    given = {f.name: getattr(config, f.name) for f in fields(Profile) if f.name != "series"}
     plan = Plan(
+        **{**asdict_shallow(profile), **{k: v for k, v in given.items() if v is not None}},
         config=config,
-        series=_on_pythons(_series(config, profile), config.pythons),
-        cpus=config.cpus or profile.cpus,
-        users=config.users or profile.users,
-        duration=profile.duration if config.duration is None else config.duration,
-        warmup=profile.warmup if config.warmup is None else config.warmup,
-        repeats=profile.repeats if config.repeats is None else config.repeats,
-        work_seconds=profile.work_seconds if config.work_seconds is None else config.work_seconds,
+        directory=config.resume or config.out / new_run_id(config, now),
         load=load,
-        rates=config.rates or profile.rates,
         # Two workers share the closed loop's users; an open loop's sends must leave on time,
         # and two workers on one core wait for each other's time slices (milliseconds).
         locust_workers=config.locust_workers or (2 if load == "closed" else 1),
     )
     _check(plan, host_cpus() if cores is None else cores)
     return plan
+
+
+def asdict_shallow(profile: Profile) -> dict[str, Any]:
+    """A profile's fields as a dict, values as they are (dataclasses.asdict would copy)."""
+    return {f.name: getattr(profile, f.name) for f in fields(Profile)}
 
 
 def _series(config: SweepConfig, profile: Profile) -> tuple[Series, ...]:
@@ -275,13 +284,14 @@ def estimated_minutes(plan: Plan) -> float:
 
 
 def new_run_id(config: SweepConfig, now: dt.datetime | None = None) -> str:
+    """RUN_ID, or the time and profile: read from the clock once, in ``resolve``."""
     now = now or dt.datetime.now(dt.UTC)
     return config.run_id or f"{now:%Y%m%d-%H%M%S}-{config.profile}"
 
 
-def check_new_run(config: SweepConfig) -> Path:
+def check_new_run(plan: Plan) -> Path:
     """The directory of a new run; an existing one is refused before anything starts."""
-    directory = config.out / new_run_id(config)
+    directory = plan.directory
     if (directory / "run.json").exists():
         raise ConfigError(f"RUN_ID: {directory} already holds a run; choose another RUN_ID or "
                           f"finish it with RESUME={directory}")  # fmt: skip

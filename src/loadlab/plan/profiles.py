@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from loadlab.plan.variants import VARIANTS
 from loadlab.shared.endpoints import ENDPOINTS
-from loadlab.stack.compose import VARIANTS
 
 Series = tuple[str, str]  # (variant, endpoint)
 
@@ -21,15 +21,16 @@ IO_SERIES: tuple[Series, ...] = (
 
 @dataclass(frozen=True)
 class Profile:
-    """A matrix and its timings; every value can be overridden by the setting of its name."""
+    """A matrix and its timings; every value can be overridden by the setting of its name.
+    A profile states only what differs from these defaults."""
 
-    series: tuple[Series, ...]
-    cpus: tuple[float, ...]
-    users: tuple[int, ...]
-    duration: float
-    warmup: float
-    repeats: int
-    work_seconds: float
+    series: tuple[Series, ...] = ()
+    cpus: tuple[float, ...] = (1.0,)
+    users: tuple[int, ...] = (10, 40, 80, 120)
+    duration: float = 6
+    warmup: float = 6
+    repeats: int = 1
+    work_seconds: float = 0.2  # the seeds' sleeps are seconds; 0.2 s keeps a sweep short
     rates: tuple[float, ...] = (50.0, 100.0, 150.0, 200.0, 250.0)  # LOAD=open
 
 
@@ -37,57 +38,33 @@ PROFILES = {
     # A quick check that the whole chain works and agrees with the model (CI runs this).
     "smoke": Profile(
         series=(("uvicorn", "io/async"), ("uvicorn", "io/sync")),
-        cpus=(1.0,),
         users=(10, 60),
-        duration=6,
-        warmup=6,
-        repeats=1,
-        work_seconds=0.2,
     ),
     # The seeds reproduced: the knees at 6, 40 and 100 threads, the fixes, and a CPU-bound
     # endpoint on two processes so the CPU limit visibly caps throughput.
     "default": Profile(
         series=(*IO_SERIES, ("uvicorn-workers", "cpu/sync")),
         cpus=(0.5, 1.0),
-        users=(10, 40, 80, 120),
-        duration=6,
-        warmup=6,
-        repeats=1,
-        work_seconds=0.2,
     ),
     # What the nightly job runs: the default series, twice each, so changes are tested
     # for significance; bounded to about 20 minutes on a 2-core runner.
     "nightly": Profile(
         series=(*IO_SERIES, ("uvicorn-workers", "cpu/sync")),
-        cpus=(1.0,),
-        users=(10, 40, 80, 120),
-        duration=6,
-        warmup=6,
         repeats=2,
-        work_seconds=0.2,
     ),
     # The lab's own capacity: how many requests a second Locust and uvicorn sustain on an
     # endpoint that does no work, so no measurement is read beyond what the lab can drive.
     "bench": Profile(
         series=(("uvicorn", "health"), ("uvicorn-workers", "health")),
-        cpus=(1.0,),
         users=(1, 10, 50, 100),
-        duration=6,
         warmup=3,
-        repeats=1,
-        work_seconds=0.2,
     ),
     # The open loop (LOAD=open): a rate the server cannot slow down, below, at and above the
     # capacity of io/sync's 40 threads (200/s at 0.2 s), and io/async beside it.
     "open": Profile(
         series=(("uvicorn", "io/sync"), ("uvicorn", "io/async")),
-        cpus=(1.0,),
         users=(10,),
-        duration=10,
-        warmup=6,  # the first step also opens every connection the rate needs
-        repeats=1,
-        work_seconds=0.2,
-        rates=(50.0, 100.0, 150.0, 200.0, 250.0),
+        duration=10,  # the default warmup's 6 s also cover opening every connection
     ),
     # What a CPU limit does to CPU-bound work: one process (the GIL: one core at most), two
     # workers, and a process pool, from a quarter core to the whole host.
@@ -101,20 +78,15 @@ PROFILES = {
         users=(1, 4, 16),
         duration=8,
         warmup=4,
-        repeats=1,
-        work_seconds=0.2,
     ),
     # The cpu_count lie: Python 3.11 sizes asyncio's default executor from os.cpu_count() (the
     # host's 2 cores: 6 threads), Python 3.13 from os.process_cpu_count() (the cpuset's 1 core:
     # 5 threads), whatever the quota says; the knee of io/executor-default moves with it.
     "cpucount": Profile(
         series=(("uvicorn", "io/executor-default"), ("uvicorn@3.13", "io/executor-default")),
-        cpus=(1.0,),
         users=(4, 8, 16),
         duration=8,
         warmup=4,
-        repeats=1,
-        work_seconds=0.2,
     ),
     # Everything against everything; hours, not minutes.
     "full": Profile(
@@ -124,6 +96,5 @@ PROFILES = {
         duration=10,
         warmup=3,
         repeats=3,
-        work_seconds=0.2,
     ),
 }

@@ -19,52 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loadlab.errors import EngineError
+from loadlab.plan.variants import image_of, service_of
 from loadlab.shared import offered
+from loadlab.stack.variables import PER_RUN
 
 ROOT = Path(__file__).resolve().parents[3]  # the checkout: src/loadlab/stack/compose.py
-VARIANTS = (
-    "uvicorn",
-    "uvicorn-limiter",
-    "uvicorn-workers",
-    "gunicorn",
-    "uvicorn-limit-concurrency",
-)
 LOCUST = ("locust-master", "locust-worker")
-# A variant may name the Python its target runs: "uvicorn@3.13" is the uvicorn service on the
-# Python 3.13 image (make images-py313); a plain name runs the default image (3.11).
-IMAGE_TAGS = {"3.11": "latest", "3.13": "py3.13"}
-TARGET_VARIANTS = VARIANTS + tuple(f"{v}@3.13" for v in VARIANTS)
-
-
-def service_of(variant: str) -> str:
-    return variant.partition("@")[0]
-
-
-def image_of(variant: str) -> str:
-    return f"loadlab/target:{IMAGE_TAGS[variant.partition('@')[2] or '3.11']}"
 
 
 # Compose interpolates these from the environment; the driver owns them while it runs.
-_OWNED = {
-    "CPUS",
-    "CPUSET",
-    "LOCUST_CPUSET",
-    "TARGET",
-    "USERS",
-    "RUN_TIME",
-    "LAB_STEPS",
-    "LAB_SETTLE",
-    "LAB_LOAD",
-    "LAB_PATH",
-    "LAB_ARRIVALS",
-    "LAB_MAX_IN_FLIGHT",
-    "LAB_SAMPLES",
-    "TARGET_TAG",
-    "LOCUST_CLASS",
-    "LOCUST_OUT",
-    "LOCUST_WORKERS",
-    "SPAWN_RATE",
-}
+_OWNED = frozenset({*PER_RUN, "TARGET_TAG"})
 
 
 @dataclass(frozen=True)
