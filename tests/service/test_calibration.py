@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from loadlab.errors import PointError
-from loadlab.stack import readiness, telemetry
+from loadlab.stack import cgroups, readiness
 from tests.service.conftest import free_port
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -31,9 +31,9 @@ def process_counter(monkeypatch):
     """Make the calibration read ``pid``'s CPU time where it would read a cgroup."""
 
     def use(pid: int) -> None:
-        monkeypatch.setattr(telemetry, "locate", lambda _id: pid)
+        monkeypatch.setattr(cgroups, "locate", lambda _id: pid)
         monkeypatch.setattr(
-            telemetry, "read", lambda p: telemetry.Reading(t=0.0, cpu_usage_s=process_cpu_s(p))
+            cgroups, "read", lambda p: cgroups.Reading(t=0.0, cpu_usage_s=process_cpu_s(p))
         )
 
     return use

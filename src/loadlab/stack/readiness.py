@@ -20,7 +20,7 @@ from target.work import expected_burn
 from loadlab.errors import EngineError, PointError
 from loadlab.plan.placement import Placement, parse_cpuset
 from loadlab.shared.endpoints import ENDPOINTS
-from loadlab.stack import telemetry
+from loadlab.stack import cgroups
 from loadlab.stack.compose import get_json
 
 IDLE_TIMEOUT = 120.0
@@ -109,11 +109,11 @@ def cpu_cost_of(url: str, endpoint: str, container_id: str | None, streams: int 
     check_answer(url, endpoint)
     if ENDPOINTS[endpoint].kind != "cpu":
         return None
-    files = telemetry.locate(container_id) if container_id else None
+    files = cgroups.locate(container_id) if container_id else None
     marks: list[float | None] = []
 
     def mark() -> None:  # run by one stream while all wait at a batch boundary
-        reading = telemetry.read(files) if files else None
+        reading = cgroups.read(files) if files else None
         marks.append(reading.cpu_usage_s if reading else None)
 
     barrier = threading.Barrier(streams, action=mark)

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from loadlab.stack.telemetry import (
+from loadlab.stack.cgroups import (
     Reading,
-    Sampler,
     cpu_limit,
     locate,
     parse_cpu_max,
@@ -19,8 +18,8 @@ from loadlab.stack.telemetry import (
     parse_v1_quota,
     parse_value,
     read,
-    summarise,
 )
+from loadlab.stack.telemetry import Sampler, summarise
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cgroup"
 V1, V2 = FIXTURES / "v1", FIXTURES / "v2"
