@@ -1,1 +1,14 @@
-"""plan"""
+"""What to measure: the configuration, resolved once into a plan of points.
+
+- ``config``: the sweep's settings (SweepConfig, each field with its parser and help), resolved
+  into a Plan by ``resolve`` (the profile filled in, the run's directory named, every check
+  made before anything starts).
+- ``profiles``: the named matrices a sweep starts from (PROFILES, Profile).
+- ``variants``: the target's Compose services and the Pythons they run (VARIANTS, image_of).
+- ``matrix``: the points of a plan, ordered so each container starts once (Point, points,
+  groups).
+- ``placement``: where the target and Locust run, CPU quota and cpuset (place, Placement).
+- ``reference``: docs/settings.md, rendered from the settings.
+
+Nothing is imported here: make reads the variables' table with the machine's bare python3.
+"""

@@ -1,1 +1,14 @@
-"""shared"""
+"""What the driver shares with the images: copied whole into the Locust and target images.
+
+- ``endpoints``: the target's endpoints (path, Locust class, kind of work): ENDPOINTS.
+- ``offered``: how load is offered, the steps of one Locust run and their file format: Step,
+  StepTimes, Stepper, encode, settle_budget.
+- ``arrivals``: when an open-loop worker means to send each request: send_times, ARRIVALS.
+- ``histograms``: latency histograms of bounded memory (HdrHistogram): merge, percentiles.
+- ``settings``: how a setting is parsed and bounded, one wording everywhere: Bound, Parser,
+  setting, SettingsError.
+- ``service``: the target service's settings and their bounds: Settings, auto_workers.
+
+Nothing is imported here: the images and make's own python3 import only the module they need
+(``histograms`` alone needs a package beyond the standard library).
+"""
