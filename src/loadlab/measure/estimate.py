@@ -21,47 +21,19 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from itertools import pairwise
 from statistics import fmean, stdev
 
 from loadlab.judge.significance import t_cdf
 from loadlab.measure import record as record
 from loadlab.measure.samples import Sample, completed_between, percentile
+from loadlab.measure.stats import Interval, WindowStats
 from loadlab.shared import histograms
 
 MAX_BATCHES = 10
 MIN_BATCHES = 3
 MAX_LAG1 = 0.5
 MIN_PER_BATCH = 20  # below this a batch's p95 is one of its largest values, not a percentile
-
-Interval = tuple[float, float] | None
-
-
-@dataclass(frozen=True)
-class WindowStats:
-    requests: int
-    failures: int
-    failure_ratio: float
-    rps: float
-    rps_ci: Interval
-    rps_count: float  # completions / window: what a plain counter reports (quantized)
-    mean_ms: float | None
-    mean_ci: Interval
-    p50_ms: float | None
-    p90_ms: float | None
-    p95_ms: float | None
-    p95_ci: Interval
-    p99_ms: float | None
-    p999_ms: float | None
-    max_ms: float | None
-    users_seen: int
-    little_error_pct: float | None
-    window_start: float
-    window_end: float
-    duration: float
-    batches: int
-    errors: dict[str, int]
 
 
 def closed_loop(samples: list[Sample], start: float, end: float, users: int) -> WindowStats:
@@ -231,59 +203,59 @@ def _round(value: float | None, digits: int) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def open_loop(intervals: list, width: float, rate: float, errors: dict[str, int]) -> dict:
-    """The statistics of an open-loop window: whole intervals of every worker's record.
+def open_loop(slices: list, width: float, rate: float, errors: dict[str, int]) -> WindowStats:
+    """The statistics of an open-loop window: whole slices of every worker's record.
 
     Throughput is what completed per second (arrivals do not wait for answers, so nothing
     quantizes it); latencies are from the intended send time (``*_ms``, what a user of the
     service sees) and from the actual send (``*_uncorrected_ms``, what the server took);
-    ``lag_*`` is how late the sends left. Intervals by batch means over groups of intervals.
+    ``lag_*`` is how late the sends left. Intervals by batch means over groups of slices.
     """
-    seconds = len(intervals) * width
-    ok, failed = record.total(intervals, "ok"), record.total(intervals, "failed")
-    corrected = histograms.percentiles(record.merged(intervals, "corrected"))
-    uncorrected = histograms.percentiles(record.merged(intervals, "uncorrected"))
-    lag = histograms.percentiles(record.merged(intervals, "lag"))
-    sent, dropped = record.total(intervals, "sent"), record.total(intervals, "dropped")
+    seconds = len(slices) * width
+    ok, failed = record.total(slices, "ok"), record.total(slices, "failed")
+    corrected = histograms.percentiles(record.merged(slices, "corrected"))
+    uncorrected = histograms.percentiles(record.merged(slices, "uncorrected"))
+    lag = histograms.percentiles(record.merged(slices, "lag"))
+    sent = record.total(slices, "sent")
     rps = ok / seconds if seconds else 0.0
-    cis = _open_intervals(intervals, width, rps, corrected)
+    cis = _open_intervals(slices, width, rps, corrected)
     done = ok + failed
-    return {
-        "requests": done,
-        "failures": failed,
-        "failure_ratio": round(failed / done, 6) if done else 0.0,
-        "rps": round(rps, 3),
-        "rps_ci": cis["rps"],
-        "offered_rate": rate,
-        "sent_rate": round(sent / seconds, 3) if seconds else 0.0,
-        "dropped": dropped,
-        "incomplete": record.total(intervals, "incomplete"),
+    return WindowStats(
+        requests=done,
+        failures=failed,
+        failure_ratio=round(failed / done, 6) if done else 0.0,
+        rps=round(rps, 3),
+        rps_ci=cis["rps"],
+        offered_rate=rate,
+        sent_rate=round(sent / seconds, 3) if seconds else 0.0,
+        dropped=record.total(slices, "dropped"),
+        incomplete=record.total(slices, "incomplete"),
         **{
             k: corrected[k]
             for k in ("mean_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms")
         },
-        "mean_ci": cis["mean"],
-        "p95_ci": cis["p95"],
-        "mean_uncorrected_ms": uncorrected["mean_ms"],
-        "p50_uncorrected_ms": uncorrected["p50_ms"],
-        "p99_uncorrected_ms": uncorrected["p99_ms"],
-        "lag_p50_ms": lag["p50_ms"],
-        "lag_p99_ms": lag["p99_ms"],
-        "lag_max_ms": lag["max_ms"],
-        "window_start": intervals[0].start if intervals else None,
-        "window_end": intervals[-1].start + width if intervals else None,
-        "duration": round(seconds, 3),
-        "batches": cis["batches"],
-        "errors": errors,
-    }
+        mean_ci=cis["mean"],
+        p95_ci=cis["p95"],
+        mean_uncorrected_ms=uncorrected["mean_ms"],
+        p50_uncorrected_ms=uncorrected["p50_ms"],
+        p99_uncorrected_ms=uncorrected["p99_ms"],
+        lag_p50_ms=lag["p50_ms"],
+        lag_p99_ms=lag["p99_ms"],
+        lag_max_ms=lag["max_ms"],
+        window_start=slices[0].start if slices else None,
+        window_end=slices[-1].start + width if slices else None,
+        duration=round(seconds, 3),
+        batches=cis["batches"],
+        errors=errors,
+    )
 
 
-def _open_intervals(intervals: list, width: float, rps: float, corrected: dict) -> dict:
-    """Batch means over groups of consecutive intervals (k <= 10, merged while correlated)."""
-    k = min(MAX_BATCHES, len(intervals))
+def _open_intervals(slices: list, width: float, rps: float, corrected: dict) -> dict:
+    """Batch means over groups of consecutive slices (k <= 10, merged while correlated)."""
+    k = min(MAX_BATCHES, len(slices))
     while k >= MIN_BATCHES:
-        size = len(intervals) // k
-        groups = [intervals[j * size : (j + 1) * size] for j in range(k)]
+        size = len(slices) // k
+        groups = [slices[j * size : (j + 1) * size] for j in range(k)]
         rates = [record.total(g, "ok") / (len(g) * width) for g in groups]
         stats = [histograms.percentiles(record.merged(g, "corrected")) for g in groups]
         means = [s["mean_ms"] for s in stats]

@@ -1,11 +1,13 @@
-"""The open loop's record: per half second, what every worker sent, dropped and got back.
+"""The open loop's record: per slice of ``offered.INTERVAL`` seconds (one second), what every
+worker sent, dropped and got back.
 
-Each open-loop worker writes one ``hist-<worker>.json``: its intervals (by when things
-happened, relative to the run's shared start time t0), each with counts and three encoded
+Each open-loop worker writes one ``hist-<worker>.json``: its slices of time (by when things
+happened, relative to the run's shared start time t0; the file calls them "intervals" and
+their width "interval", as the Locust image writes them), each with counts and three encoded
 HdrHistograms (latency from the intended send time, latency from the actual send, send lag).
-Here the workers' intervals are merged by index, so a window is a run of whole intervals and
-its percentiles come from one merged histogram: memory on both sides is bounded by the number
-of intervals, not of requests.
+Here the workers' slices are merged by index, so a window is a run of whole slices and its
+percentiles come from one merged histogram: memory on both sides is bounded by the number of
+slices, not of requests.
 """
 
 from __future__ import annotations
@@ -17,15 +19,15 @@ from pathlib import Path
 
 from loadlab.errors import PointError
 from loadlab.shared import histograms
-from loadlab.shared.offered import HISTOGRAMS_PREFIX
+from loadlab.shared.offered import HISTOGRAMS_PREFIX, INTERVAL
 
 COUNTS = ("sent", "dropped", "ok", "failed", "incomplete")
 HISTOGRAMS = ("corrected", "uncorrected", "lag")
 
 
 @dataclass
-class Interval:
-    """One half second of every worker together."""
+class Slice:
+    """One slice of time (``Record.width`` seconds) of every worker together."""
 
     start: float  # epoch seconds
     counts: Counter = field(default_factory=Counter)
@@ -34,19 +36,17 @@ class Interval:
 
 @dataclass(frozen=True)
 class Record:
-    """Every worker's intervals merged, in time order, and the errors they saw."""
+    """Every worker's slices merged, in time order, and the errors they saw."""
 
-    intervals: list[Interval]
-    width: float
+    slices: list[Slice]
+    width: float  # seconds per slice, as the workers recorded it (offered.INTERVAL)
     errors: dict[str, int]
 
-    def between(self, start: float, end: float) -> list[Interval]:
-        """The intervals lying wholly in [start, end)."""
+    def between(self, start: float, end: float) -> list[Slice]:
+        """The slices lying wholly in [start, end)."""
         eps = 1e-6
         return [
-            i
-            for i in self.intervals
-            if i.start >= start - eps and i.start + self.width <= end + eps
+            s for s in self.slices if s.start >= start - eps and s.start + self.width <= end + eps
         ]
 
 
@@ -57,25 +57,25 @@ def load(directory: Path, workers: int) -> Record:
         raise PointError(
             f"open-loop record incomplete: {len(files)} of {workers} workers wrote one"
         )
-    merged: dict[int, Interval] = {}
+    merged: dict[int, Slice] = {}
     errors: Counter = Counter()
-    width = 0.5
+    width = INTERVAL
     for path in files:
         data = json.loads(path.read_text())
         width = data["interval"]
         errors.update(data.get("errors") or {})
         for raw in data["intervals"]:
-            interval = merged.setdefault(raw["index"], Interval(data["t0"] + raw["index"] * width))
-            interval.counts.update({k: raw.get(k, 0) for k in COUNTS})
+            found = merged.setdefault(raw["index"], Slice(data["t0"] + raw["index"] * width))
+            found.counts.update({k: raw.get(k, 0) for k in COUNTS})
             for name in HISTOGRAMS:
-                interval.encoded[name].append(raw[name])
+                found.encoded[name].append(raw[name])
     return Record([merged[i] for i in sorted(merged)], width, dict(errors))
 
 
-def total(intervals: list[Interval], name: str) -> int:
-    return sum(i.counts[name] for i in intervals)
+def total(slices: list[Slice], name: str) -> int:
+    return sum(s.counts[name] for s in slices)
 
 
-def merged(intervals: list[Interval], name: str):
-    """One histogram of ``name`` over ``intervals`` (every worker's)."""
-    return histograms.merge(text for i in intervals for text in i.encoded[name])
+def merged(slices: list[Slice], name: str):
+    """One histogram of ``name`` over ``slices`` (every worker's)."""
+    return histograms.merge(text for s in slices for text in s.encoded[name])

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from loadlab.measure.stats import WindowStats
+
 MAX_LITTLE_ERROR_PCT = 2.0
 MAX_SEND_LAG_MS = 5.0  # a few scheduler ticks: beyond it the sends no longer follow the plan
 KEPT_UP = 0.97  # completions within 3 % of sends: the server was not the limit
@@ -31,7 +33,9 @@ STATUSES = ("ok", "failed", "failing", "harness-bound", "unsteady", "pending")
 
 
 @dataclass
-class Verdict:
+class Assessment:
+    """A point's status and every reason against trusting it (its flags)."""
+
     status: str = "ok"
     flags: list[str] = field(default_factory=list)
 
@@ -41,72 +45,72 @@ class Verdict:
             self.status = status
 
 
-def assess(stats: dict, *, users: int | None, settled: bool, max_failure_ratio: float,
+def assess(stats: WindowStats, *, users: int | None, settled: bool, max_failure_ratio: float,
            shedding: bool = False, ceiling_rps: float | None = None,
-           locust_cpu_share: float | None = None) -> Verdict:  # fmt: skip
+           locust_cpu_share: float | None = None) -> Assessment:  # fmt: skip
     """The status of one point from its window statistics (open loop when ``users`` is None)."""
-    verdict = Verdict()
-    _failures(verdict, stats, max_failure_ratio, shedding)
+    found = Assessment()
+    _failures(found, stats, max_failure_ratio, shedding)
     if users is None:
         # The open loop spins through the last millisecond before each send, so its CPU says
         # nothing; whether the sends left on time is measured directly (the send lag).
-        _open_harness(verdict, stats)
+        _open_harness(found, stats)
     else:
-        _harness(verdict, stats, users, shedding)
+        _harness(found, stats, users, shedding)
         if locust_cpu_share is not None and locust_cpu_share >= MAX_LOCUST_CPU_SHARE:
-            verdict.add("harness-bound", f"a Locust worker used {locust_cpu_share:.0%} of its CPU")
+            found.add("harness-bound", f"a Locust worker used {locust_cpu_share:.0%} of its CPU")
     if not settled:
-        verdict.add("unsteady", unsettled_reason(stats))
-    rps, ci = stats.get("rps") or 0.0, stats.get("rps_ci")
+        found.add("unsteady", unsettled_reason(stats))
+    rps, ci = stats.rps or 0.0, stats.rps_ci
     low = ci[0] if ci else rps
     if ceiling_rps is not None and low > ceiling_rps * (1 + CEILING_TOLERANCE):
-        verdict.add("failed", f"{rps:g} rps exceeds the pool's ceiling P/S = {ceiling_rps:g}")
-    return verdict
+        found.add("failed", f"{rps:g} rps exceeds the pool's ceiling P/S = {ceiling_rps:g}")
+    return found
 
 
-def unsettled_reason(stats: dict) -> str:
+def unsettled_reason(stats: WindowStats) -> str:
     """Which of ``steady``'s rules kept the step from settling within its budget."""
-    cut, budget = stats.get("truncation") or {}, stats.get("settle_budget")
+    cut, budget = stats.truncation, stats.settle_budget
     window = f"measured from {_offset(stats)} s into the step"
-    if cut.get("drifting"):
-        series = " and ".join(cut.get("drifting_in") or ()) or "its series"
+    if cut is not None and cut.drifting:
+        series = " and ".join(cut.drifting_in) or "its series"
         return f"did not settle: its {series} still moved after mid-step ({window})"
-    if cut.get("turnover") is None:
+    if cut is None or cut.turnover is None:
         return f"did not settle: some user never completed a request sent in the step ({window})"
-    return f"settled after {stats.get('warmup')} s, past its budget of {budget} s ({window})"
+    return f"settled after {stats.warmup} s, past its budget of {budget} s ({window})"
 
 
-def _offset(stats: dict) -> float | None:
-    start, window = stats.get("step_start"), stats.get("window_start")
+def _offset(stats: WindowStats) -> float | None:
+    start, window = stats.step_start, stats.window_start
     return None if start is None or window is None else round(window - start, 1)
 
 
-def _failures(verdict: Verdict, stats: dict, limit: float, shedding: bool) -> None:
-    requests, failures = stats.get("requests") or 0, stats.get("failures") or 0
+def _failures(found: Assessment, stats: WindowStats, limit: float, shedding: bool) -> None:
+    requests, failures = stats.requests or 0, stats.failures or 0
     if requests == failures:
-        verdict.add("failing", "no successful request in the window")
-    elif not shedding and stats.get("failure_ratio", 0) > limit:
-        verdict.add("failing", f"failure ratio {stats['failure_ratio']:.2%} > {limit:.2%} "
-                               "(MAX_FAILURE_RATIO)")  # fmt: skip
+        found.add("failing", "no successful request in the window")
+    elif not shedding and (stats.failure_ratio or 0) > limit:
+        found.add("failing", f"failure ratio {stats.failure_ratio:.2%} > {limit:.2%} "
+                             "(MAX_FAILURE_RATIO)")  # fmt: skip
 
 
-def _harness(verdict: Verdict, stats: dict, users: int, shedding: bool) -> None:
-    seen = stats.get("users_seen")
+def _harness(found: Assessment, stats: WindowStats, users: int, shedding: bool) -> None:
+    seen = stats.users_seen
     if seen is not None and seen < users:
-        verdict.add("harness-bound", f"only {seen} of {users} users completed a request")
-    little = stats.get("little_error_pct")
+        found.add("harness-bound", f"only {seen} of {users} users completed a request")
+    little = stats.little_error_pct
     if not shedding and little is not None and abs(little) > MAX_LITTLE_ERROR_PCT:
-        verdict.add("harness-bound", f"Little's-law error {little:+.2f} % (> "
-                                     f"{MAX_LITTLE_ERROR_PCT:g} %)")  # fmt: skip
+        found.add("harness-bound", f"Little's-law error {little:+.2f} % (> "
+                                   f"{MAX_LITTLE_ERROR_PCT:g} %)")  # fmt: skip
 
 
-def _open_harness(verdict: Verdict, stats: dict) -> None:
-    sent_rate, rps = stats.get("sent_rate") or 0.0, stats.get("rps") or 0.0
+def _open_harness(found: Assessment, stats: WindowStats) -> None:
+    sent_rate, rps = stats.sent_rate or 0.0, stats.rps or 0.0
     kept_up = sent_rate > 0 and rps >= KEPT_UP * sent_rate
-    lag = stats.get("lag_p99_ms")
+    lag = stats.lag_p99_ms
     if kept_up and lag is not None and lag > MAX_SEND_LAG_MS:
-        verdict.add("harness-bound", f"p99 send lag {lag:g} ms > {MAX_SEND_LAG_MS:g} ms "
-                                     "below saturation")  # fmt: skip
-    if kept_up and stats.get("dropped"):
-        verdict.add("harness-bound", f"{stats['dropped']} sends dropped (MAX_IN_FLIGHT) while "
-                                     "the server kept up")  # fmt: skip
+        found.add("harness-bound", f"p99 send lag {lag:g} ms > {MAX_SEND_LAG_MS:g} ms "
+                                   "below saturation")  # fmt: skip
+    if kept_up and stats.dropped:
+        found.add("harness-bound", f"{stats.dropped} sends dropped (MAX_IN_FLIGHT) while "
+                                   "the server kept up")  # fmt: skip

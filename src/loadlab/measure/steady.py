@@ -7,8 +7,9 @@ Two rules, the later of which wins:
   ``sum_{i>d} (z_i - mean(z_{d+1..m}))**2 / (m - d)**2``: the point after which what is left
   is most stable per observation kept. As its authors advise, d is sought in the first half
   only (over the whole series, a quiet tail of a stationary series sometimes wins by luck).
-  It is applied to the latencies (in completion order) and to the throughput per half second,
-  since a ramp can show in either.
+  It is applied to the latencies (in completion order) and to the throughput, since a ramp
+  can show in either: the closed loop counts completions per THROUGHPUT_WIDTH (half a
+  second), the open loop reads them per recorded slice (``offered.INTERVAL``, one second).
 
   Whether the series ever settled is a separate test (``shifted``): what is kept before
   mid-step must sit at the level of what follows it, within DRIFT and DRIFT_T batch-means
@@ -36,14 +37,14 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from statistics import fmean, variance
 
 from loadlab.measure.samples import Sample
 
 BATCH = 5  # MSER-5
 MIN_BATCHES_LEFT = 5  # the truncation must leave something to measure
-INTERVAL = 0.5  # seconds per throughput observation
+THROUGHPUT_WIDTH = 0.5  # seconds per throughput observation of the closed loop
 TOLERANCE = 0.1  # candidates within 10 % of MSER's least statistic are as good
 DRIFT = 0.02  # a level shift under 2 % is within the noise of a 6 s window on most points
 DRIFT_T = 3.0  # and one under three standard errors may be luck
@@ -65,6 +66,15 @@ class Truncation:
         if self.turnover is None or self.drifting:
             return None
         return max(self.latency, self.throughput, self.turnover)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> Truncation:
+        """run.json's truncation; a key an early format-2 run lacks takes its default."""
+        return cls(data.get("latency", 0.0), data.get("throughput", 0.0), data.get("turnover"),
+                   data.get("drifting", False), tuple(data.get("drifting_in", ())))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -131,11 +141,11 @@ def truncate(step: list[Sample], start: float, end: float) -> Truncation:
     ok = [s for s in step if s.ok]
     by_latency = mser([s.response_ms for s in ok])
     latency = ok[by_latency.dropped].end - start if by_latency.dropped else 0.0
-    # Each half second's count is already a mean of many requests: batches of one.
-    by_throughput = mser(_per_interval(step, start, end), batch=1)
+    # Each observation's count is already a mean of many requests: batches of one.
+    by_throughput = mser(_per_observation(step, start, end), batch=1)
     return Truncation(
         latency,
-        by_throughput.dropped * INTERVAL,
+        by_throughput.dropped * THROUGHPUT_WIDTH,
         _turnover(step, start),
         by_latency.drifting or by_throughput.drifting,
         _drifting_in(latency=by_latency, throughput=by_throughput),
@@ -143,15 +153,16 @@ def truncate(step: list[Sample], start: float, end: float) -> Truncation:
 
 
 def truncate_series(throughput: Sequence[float], latency: Sequence[float],
-                    interval: float) -> Truncation:  # fmt: skip
-    """The open loop's truncation, from per-interval throughput and mean latency.
+                    width: float) -> Truncation:  # fmt: skip
+    """The open loop's truncation, from throughput and mean latency per recorded slice
+    (``width`` seconds each).
 
     There is no turnover rule: an open loop has no users whose queue must turn over, and its
     arrivals do not depend on the answers."""
     by_throughput, by_latency = mser(throughput, batch=1), mser(latency, batch=1)
     return Truncation(
-        by_latency.dropped * interval,
-        by_throughput.dropped * interval,
+        by_latency.dropped * width,
+        by_throughput.dropped * width,
         0.0,
         by_latency.drifting or by_throughput.drifting,
         _drifting_in(latency=by_latency, throughput=by_throughput),
@@ -162,10 +173,10 @@ def _drifting_in(**cuts: Cut) -> tuple[str, ...]:
     return tuple(name for name, cut in cuts.items() if cut.drifting)
 
 
-def _per_interval(step: list[Sample], start: float, end: float) -> list[float]:
-    counts = [0.0] * max(int((end - start) / INTERVAL), 0)
+def _per_observation(step: list[Sample], start: float, end: float) -> list[float]:
+    counts = [0.0] * max(int((end - start) / THROUGHPUT_WIDTH), 0)
     for s in step:
-        i = int((s.end - start) / INTERVAL)
+        i = int((s.end - start) / THROUGHPUT_WIDTH)
         if 0 <= i < len(counts):
             counts[i] += 1
     return counts

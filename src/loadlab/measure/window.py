@@ -2,22 +2,24 @@
 its numbers estimated with intervals, and its status judged, for either kind of loop.
 
 The closed loop reads the raw samples (each user's own cycles give its throughput); the open
-loop reads the workers' interval histograms. Either way the window starts where the measured
+loop reads the workers' per-slice histograms. Either way the window starts where the measured
 series settled (``steady``), never where the model says, and telemetry is summarised over
-the very same window.
+the very same window. What a step gives is a ``Measured``, which the sweep records as the
+point's result: nothing here knows how results are stored.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from loadlab.errors import PointError
 from loadlab.measure import estimate, record, samples, status, steady
+from loadlab.measure.stats import Usage, WindowStats
 from loadlab.model import closed_loop
 from loadlab.plan.config import Plan
-from loadlab.results import PointResult
+from loadlab.plan.matrix import Point
 from loadlab.shared import histograms, offered
 from loadlab.shared.endpoints import ENDPOINTS
 from loadlab.stack import telemetry
@@ -44,20 +46,32 @@ class Telemetry:
     def locust_share(self, summary: dict) -> float | None:
         """The busiest share of CPU the load generator had: one worker against the one core a
         Python process can use, or all workers against the cores of their cpuset."""
-        cores = [w["cpu_cores"] for w in summary["locust"].values() if "cpu_cores" in w]
+        cores = Usage.of(summary).workers_cpu
         if not cores:
             return None
         return max(max(cores), sum(cores) / self.locust_cores)
 
 
-def closed_step(result: PointResult, found: list[samples.Sample], step: offered.StepTimes,
-                plan: Plan, tel: Telemetry | None = None) -> None:  # fmt: skip
+@dataclass(frozen=True)
+class Measured:
+    """One step measured: its window's statistics, the containers' telemetry over that same
+    window, and the point's status with every reason for it (its flags)."""
+
+    stats: WindowStats
+    telemetry: dict | None
+    status: str
+    flags: list[str]
+
+
+def closed_step(point: Point, runtime: dict, found: list[samples.Sample],
+                step: offered.StepTimes, plan: Plan,
+                tel: Telemetry | None = None) -> Measured:  # fmt: skip
     """The closed loop's step: from where latency, throughput and the users' turnover settled."""
     in_step = samples.completed_between(found, step.start, step.end)
     cut = steady.truncate(in_step, step.start, step.end)
     start = _window_start(cut, step, plan)
-    stats = asdict(estimate.closed_loop(found, start, step.end, result.point.users))
-    _judge(result, stats, cut, step, plan, tel, start)
+    stats = estimate.closed_loop(found, start, step.end, point.users)
+    return _judge(point, runtime, stats, cut, step, plan, tel, start)
 
 
 def pool_ceiling(endpoint: str, runtime: dict) -> float | None:
@@ -70,19 +84,19 @@ def pool_ceiling(endpoint: str, runtime: dict) -> float | None:
     return pool / service
 
 
-def open_step(result: PointResult, found: record.Record, step: offered.StepTimes,
-              plan: Plan, tel: Telemetry | None = None) -> None:  # fmt: skip
-    """The open loop's step: whole intervals from where throughput and latency settled."""
+def open_step(point: Point, runtime: dict, found: record.Record, step: offered.StepTimes,
+              plan: Plan, tel: Telemetry | None = None) -> Measured:  # fmt: skip
+    """The open loop's step: whole slices from where throughput and latency settled."""
     in_step = found.between(step.start, step.end)
-    throughput = [i.counts["ok"] / found.width for i in in_step]
+    throughput = [s.counts["ok"] / found.width for s in in_step]
     latency = [
-        histograms.percentiles(record.merged([i], "corrected"))["mean_ms"] or 0.0 for i in in_step
+        histograms.percentiles(record.merged([s], "corrected"))["mean_ms"] or 0.0 for s in in_step
     ]
     cut = steady.truncate_series(throughput, latency, found.width)
     start = _window_start(cut, step, plan)
     stats = estimate.open_loop(found.between(start, step.end), found.width,
-                               result.point.level, found.errors)  # fmt: skip
-    _judge(result, stats, cut, step, plan, tel, start)
+                               point.level, found.errors)  # fmt: skip
+    return _judge(point, runtime, stats, cut, step, plan, tel, start)
 
 
 def _window_start(cut: steady.Truncation, step: offered.StepTimes, plan: Plan) -> float:
@@ -92,30 +106,32 @@ def _window_start(cut: steady.Truncation, step: offered.StepTimes, plan: Plan) -
     return step.start + (settled_after if usable else min(plan.warmup, length / 2))
 
 
-def _judge(result: PointResult, stats: dict, cut: steady.Truncation, step: offered.StepTimes,
-           plan: Plan, tel: Telemetry | None, start: float) -> None:  # fmt: skip
+def _judge(point: Point, runtime: dict, stats: WindowStats, cut: steady.Truncation,
+           step: offered.StepTimes, plan: Plan, tel: Telemetry | None,
+           start: float) -> Measured:  # fmt: skip
+    """The window placed in its step (warmup, truncation, settle budget), the telemetry over
+    the same window, and the point's status from what was measured."""
     settled_after = cut.settled_after
-    stats.update(
+    budget = offered.settle_budget(plan.warmup, (stats.mean_ms or 0) / 1000)
+    stats = replace(
+        stats,
         warmup=None if settled_after is None else round(settled_after, 3),
-        truncation=asdict(cut),
+        truncation=cut,
         step_start=step.start,
         step_end=step.end,
+        settle_budget=round(budget, 3),
     )
-    result.stats = stats
-    result.telemetry = tel.over(start, step.end) if tel is not None else None
-    runtime = result.runtime or {}
-    budget = offered.settle_budget(plan.warmup, (stats.get("mean_ms") or 0) / 1000)
-    stats["settle_budget"] = round(budget, 3)
-    verdict = status.assess(
+    telemetry = tel.over(start, step.end) if tel is not None else None
+    found = status.assess(
         stats,
-        users=result.point.users,
+        users=point.users,
         settled=settled_after is not None and settled_after <= budget,
         max_failure_ratio=plan.config.max_failure_ratio,
         shedding=bool(runtime.get("limit_concurrency")),
-        ceiling_rps=pool_ceiling(result.point.endpoint, runtime),
-        locust_cpu_share=tel.locust_share(result.telemetry) if tel is not None else None,
+        ceiling_rps=pool_ceiling(point.endpoint, runtime),
+        locust_cpu_share=tel.locust_share(telemetry) if tel is not None else None,
     )
-    result.status, result.flags = verdict.status, verdict.flags
+    return Measured(stats, telemetry, found.status, found.flags)
 
 
 def load_closed(out: Path, workers: int) -> list[samples.Sample]:
