@@ -15,133 +15,160 @@ import csv
 import io
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from loadlab.durable import write_atomic
 from loadlab.errors import LabError
+from loadlab.measure.stats import Usage, WindowStats
+from loadlab.model.predictions import Prediction
 from loadlab.plan.matrix import Point
 
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
-SUMMARY_COLUMNS = [
-    "variant",
-    "endpoint",
-    "cpus",
-    "users",
-    "repeat",
-    "requests",
-    "failures",
-    "rps",
-    "mean_ms",
-    "p50_ms",
-    "p95_ms",
-    "p99_ms",
-    "max_ms",
-    "predicted_rps",
-    "predicted_mean_ms",
-    "status",
-    "pool",
-    "rps_error_pct",
-    "point_id",
-    "rps_ci_low",
-    "rps_ci_high",
-    "mean_ci_low",
-    "mean_ci_high",
-    "p95_ci_low",
-    "p95_ci_high",
-    "p90_ms",
-    "p999_ms",
-    "failure_ratio",
-    "little_error_pct",
-    "warmup_s",
-    "window_s",
-    "flags",
-    "target_cpu",
-    "throttled_pct",
-    "throttled_ms",
-    "locust_cpu",
-]
 
 
 @dataclass
 class PointResult:
-    """One point's outcome. ``stats`` and ``prediction`` are plain dicts as stored in run.json."""
+    """One point's outcome. ``runtime`` is the service's own /runtime document and
+    ``placement`` the CPU placement's, both stored as given; ``telemetry`` is the containers'
+    summary as stored, read through ``usage``."""
 
     point: Point
     status: str = "pending"
     flags: list[str] = field(default_factory=list)
     error: str | None = None
     runtime: dict | None = None
-    stats: dict | None = None
-    prediction: dict | None = None
+    stats: WindowStats | None = None
+    prediction: Prediction | None = None
     placement: dict | None = None
     telemetry: dict | None = None
     locust_dir: str | None = None  # relative to the run directory: the Locust run it came from
     started_at: str | None = None
     finished_at: str | None = None
 
+    @property
+    def usage(self) -> Usage:
+        """What the containers used over the window (empty when nothing was recorded)."""
+        return Usage.of(self.telemetry)
+
     def to_json(self) -> dict:
-        return {**self.point.to_json(), **{k: getattr(self, k) for k in _STORED}}
+        stored = {k: getattr(self, k) for k in _STORED}
+        for name in ("stats", "prediction"):
+            if stored[name] is not None:
+                stored[name] = stored[name].to_json()
+        return {**self.point.to_json(), **stored}
 
     @classmethod
     def from_json(cls, data: dict) -> PointResult:
         stored = {k: data[k] for k in _STORED if data.get(k) is not None}
+        if "stats" in stored:
+            stored["stats"] = WindowStats.from_json(stored["stats"])
+        if "prediction" in stored:
+            stored["prediction"] = Prediction.from_json(stored["prediction"])
         return cls(Point.from_json(data), **stored)
 
     def summary_row(self) -> dict:
-        s, p = self.stats or {}, self.prediction or {}
-        pt = self.point
-        error = None
-        if s.get("rps") is not None and p.get("rps"):
-            error = round((s["rps"] - p["rps"]) / p["rps"] * 100, 2)
-        return {
-            "variant": pt.variant,
-            "endpoint": pt.endpoint,
-            "cpus": pt.cpus,
-            "users": pt.users,
-            "repeat": pt.repeat,
-            **{k: s.get(k) for k in SUMMARY_COLUMNS[5:13]},
-            "predicted_rps": p.get("rps"),
-            "predicted_mean_ms": p.get("mean_ms"),
-            "status": self.status,
-            "pool": p.get("pool"),
-            "rps_error_pct": error,
-            "point_id": pt.id,
-            **_interval("rps", s.get("rps_ci")),
-            **_interval("mean", s.get("mean_ci")),
-            **_interval("p95", s.get("p95_ci")),
-            **{k: s.get(k) for k in ("p90_ms", "p999_ms", "failure_ratio", "little_error_pct")},
-            "warmup_s": s.get("warmup"),
-            "window_s": s.get("duration"),
-            "flags": "; ".join(self.flags),
-            **_telemetry_columns(self.telemetry or {}),
-        }
+        """This point's row of summary.csv, one value per column of COLUMNS."""
+        return {c.name: c.value(self) for c in COLUMNS}
 
 
 _STORED = ("status", "flags", "error", "runtime", "stats", "prediction", "placement",
            "telemetry", "locust_dir", "started_at", "finished_at")  # fmt: skip
 
 
-def _telemetry_columns(telemetry: dict) -> dict:
-    target = telemetry.get("target") or {}
-    workers = [w.get("cpu_cores") for w in (telemetry.get("locust") or {}).values()]
-    workers = [w for w in workers if w is not None]
-    return {
-        "target_cpu": _rounded(target.get("cpu_cores")),
-        "throttled_pct": _rounded(target.get("throttled_pct")),
-        "throttled_ms": _rounded(target.get("throttled_ms")),
-        "locust_cpu": _rounded(max(workers)) if workers else None,
-    }
+@dataclass(frozen=True)
+class Column:
+    """One column of summary.csv: its name, what it holds, and how a point gives it."""
+
+    name: str
+    doc: str
+    value: Callable[[PointResult], object]
+
+
+def _stat(name: str) -> Callable[[PointResult], object]:
+    return lambda r: getattr(r.stats, name) if r.stats is not None else None
+
+
+def _predicted(name: str) -> Callable[[PointResult], object]:
+    return lambda r: getattr(r.prediction, name) if r.prediction is not None else None
+
+
+def _bound(name: str, side: int) -> Callable[[PointResult], float | None]:
+    def value(r: PointResult) -> float | None:
+        ci = getattr(r.stats, name) if r.stats is not None else None
+        return ci[side] if ci else None
+
+    return value
+
+
+def _used(name: str) -> Callable[[PointResult], float | None]:
+    return lambda r: _rounded(getattr(r.usage, name))
 
 
 def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
-def _interval(name: str, ci: list | tuple | None) -> dict:
-    low, high = ci if ci else (None, None)
-    return {f"{name}_ci_low": low, f"{name}_ci_high": high}
+def _model_error(r: PointResult) -> float | None:
+    measured, predicted = _stat("rps")(r), _predicted("rps")(r)
+    if measured is None or not predicted:
+        return None
+    return round((measured - predicted) / predicted * 100, 2)
+
+
+# summary.csv, column by column, in the order it has always had (new columns go last).
+COLUMNS = (
+    Column("variant", "the server variant (uvicorn, gunicorn...)", lambda r: r.point.variant),
+    Column("endpoint", "the endpoint measured, e.g. io/sync", lambda r: r.point.endpoint),
+    Column("cpus", "the container's CPU limit, in cores", lambda r: r.point.cpus),
+    Column("users", "closed loop: concurrent users (empty for the open loop)",
+           lambda r: r.point.users),
+    Column("repeat", "which repeat of the point, from 1", lambda r: r.point.repeat),
+    Column("requests", "requests completed in the window", _stat("requests")),
+    Column("failures", "requests that failed in the window", _stat("failures")),
+    Column("rps", "successful requests a second over the window", _stat("rps")),
+    Column("mean_ms", "mean latency, ms (open loop: from the intended send time)",
+           _stat("mean_ms")),
+    Column("p50_ms", "median latency, ms", _stat("p50_ms")),
+    Column("p95_ms", "95th percentile latency, ms", _stat("p95_ms")),
+    Column("p99_ms", "99th percentile latency, ms", _stat("p99_ms")),
+    Column("max_ms", "the slowest request's latency, ms", _stat("max_ms")),
+    Column("predicted_rps", "the model's throughput (empty: no model)", _predicted("rps")),
+    Column("predicted_mean_ms", "the model's mean latency, ms", _predicted("mean_ms")),
+    Column("status", "ok, failed, failing, harness-bound, unsteady or pending",
+           lambda r: r.status),
+    Column("pool", "the model's pool: requests that progress at once, or unbounded",
+           lambda r: r.prediction.stored_pool if r.prediction is not None else None),
+    Column("rps_error_pct", "(rps - predicted_rps) / predicted_rps, in per cent", _model_error),
+    Column("point_id", "the point's stable id, as in run.json", lambda r: r.point.id),
+    Column("rps_ci_low", "low end of the throughput's 95 % confidence interval",
+           _bound("rps_ci", 0)),
+    Column("rps_ci_high", "high end of the throughput's 95 % interval", _bound("rps_ci", 1)),
+    Column("mean_ci_low", "low end of the mean latency's 95 % interval", _bound("mean_ci", 0)),
+    Column("mean_ci_high", "high end of the mean latency's 95 % interval",
+           _bound("mean_ci", 1)),
+    Column("p95_ci_low", "low end of the p95 latency's 95 % interval", _bound("p95_ci", 0)),
+    Column("p95_ci_high", "high end of the p95 latency's 95 % interval", _bound("p95_ci", 1)),
+    Column("p90_ms", "90th percentile latency, ms", _stat("p90_ms")),
+    Column("p999_ms", "99.9th percentile latency, ms", _stat("p999_ms")),
+    Column("failure_ratio", "failures / requests in the window", _stat("failure_ratio")),
+    Column("little_error_pct", "closed loop: (rps - U / mean latency) / (U / mean latency), "
+           "in per cent", _stat("little_error_pct")),
+    Column("warmup_s", "seconds into the step where the series settled (the detected warmup)",
+           _stat("warmup")),
+    Column("window_s", "the measured window's length, seconds", _stat("duration")),
+    Column("flags", "every reason against the point, separated by '; '",
+           lambda r: "; ".join(r.flags)),
+    Column("target_cpu", "CPU the target used over the window, in cores", _used("target_cpu")),
+    Column("throttled_pct", "share of the target's CFS periods that were throttled, in per "
+           "cent", _used("throttled_pct")),
+    Column("throttled_ms", "time the target was throttled over the window, ms",
+           _used("throttled_ms")),
+    Column("locust_cpu", "CPU the busiest Locust worker used, in cores", _used("locust_cpu")),
+)  # fmt: skip
+SUMMARY_COLUMNS = [c.name for c in COLUMNS]
 
 
 @dataclass

@@ -4,7 +4,8 @@ For each Locust run: /runtime must prove the CPU limit is in effect (else its po
 the wrong thing is never measured), the target must be idle, the endpoint must answer
 correctly once; then Locust steps through the series' user counts in one run (offered.Stepper)
 and each step's window is cut from the workers' raw samples where the data say it settled
-(steady), its numbers estimated with intervals (estimate) and judged (quality). run.json is
+(steady), its numbers estimated with intervals (estimate) and given a status (status): the
+``measure.window.Measured`` of each step becomes the point's PointResult here. run.json is
 saved after every Locust run, so nothing measured is lost.
 """
 
@@ -57,11 +58,12 @@ class Sweep:
             for (variant, cpus), members in groups(self.pending()):
                 self._group(variant, cpus, members)
 
-    def remeasure(self, point_ids: list[str]) -> dict[str, dict]:
+    def remeasure(self, point_ids: list[str]) -> dict[str, PointResult]:
         """Measure these points again (same image and settings, a fresh container and window)
-        and return their stats, leaving the run's own measurements as they are: the nightly
-        gate confirms a regression this way before it fails the job."""
-        found: dict[str, dict] = {}
+        and return each fresh result (status, flags and stats) by point id, leaving the run's
+        own measurements as they are: the nightly gate confirms a regression this way before
+        it fails the job. A point that gave no statistics is absent."""
+        found: dict[str, PointResult] = {}
         wanted = [self.run.points[i].point for i in point_ids if i in self.run.points]
         with session(self.stack):
             for (variant, cpus), members in groups(wanted):
@@ -74,7 +76,7 @@ class Sweep:
                     out = self.run.directory / "remeasured" / point.id
                     self._measure([result], placement, out)
                     if result.stats is not None:
-                        found[point.id] = {**result.stats, "status": result.status}
+                        found[point.id] = result
                 self.stack.stop(variant)
         return found
 
@@ -171,10 +173,11 @@ class Sweep:
                 result.status = "failed"
                 result.error = f"target container exited (code {died[0]}) during this step"
                 continue
-            step_of(result, found, step, plan, watched)
+            _record(result, step_of(result.point, runtime, found, step, plan, watched))
             # The yardstick, computed after the measurement and never fed back into it.
-            result.prediction = predictions.prediction(result, plan, cpu_cost)
-            self.measured_s += result.stats["duration"]
+            result.prediction = predictions.prediction(result.point, runtime, result.stats,
+                                                       plan, cpu_cost)  # fmt: skip
+            self.measured_s += result.stats.duration
 
     def _run_spec(self, point: Point, out: Path, steps: tuple[offered.Step, ...]) -> LocustRun:
         c, workers = self.plan.config, self.plan.locust_workers
@@ -225,15 +228,20 @@ def _calibration_streams(endpoint: str, runtime: dict) -> int:
     return math.ceil(parallel) + 1
 
 
+def _record(result: PointResult, measured: window.Measured) -> None:
+    result.stats, result.telemetry = measured.stats, measured.telemetry
+    result.status, result.flags = measured.status, measured.flags
+
+
 def _outcome(result: PointResult) -> str:
     if result.status == "failed":
         return f"{_label(result.point)}: FAILED: {result.error}"
-    s, p = result.stats or {}, result.prediction or {}
-    ci = s.get("rps_ci")
+    s, p = result.stats, result.prediction
+    ci = s.rps_ci if s else None
     precision = f" +-{(ci[1] - ci[0]) / 2:.1f}" if ci else " (no CI)"
-    model_text = f" (model {p['rps']:.1f})" if p.get("rps") else ""
+    model_text = f" (model {p.rps:.1f})" if p and p.rps else ""
     status = f" [{result.status.upper()}: {'; '.join(result.flags)}]" if result.flags else ""
     return (
-        f"{_label(result.point)}: {s.get('rps', 0):.1f}{precision} rps{model_text}, "
-        f"p95 {s.get('p95_ms')} ms{status}"
+        f"{_label(result.point)}: {s.rps if s else 0:.1f}{precision} rps{model_text}, "
+        f"p95 {s.p95_ms if s else None} ms{status}"
     )
