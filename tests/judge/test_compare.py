@@ -1,4 +1,5 @@
-"""Comparing two runs: pairing by key, verdicts, significance, intervals, failures, refusals."""
+"""Comparing two runs: pairing by key, the word for each change, significance, intervals,
+failures, refusals."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ def test_identical_runs_have_no_change(tmp_path: Path) -> None:
     """Comparing a run with a copy of itself reports no change anywhere and no regression."""
     samples = {KEY: [(100.0, 50.0), (101.0, 51.0)], OTHER: [(30.0, 300.0)]}
     c = compare(*pair(tmp_path, samples, samples))
-    assert [(r.rps.verdict, r.p95.verdict) for r in c.rows] == [("no significant change",) * 2] * 2
+    assert [(r.rps.word, r.p95.word) for r in c.rows] == [("no significant change",) * 2] * 2
     assert c.regressions() == [] and c.failures == [] and not c.failed
     assert c.geometric_mean == pytest.approx(1.0)
     assert c.only_in_a == c.only_in_b == c.differences == []
@@ -59,9 +60,9 @@ def test_halved_throughput_is_a_regression(tmp_path: Path) -> None:
     """rps dropping from 100 to 50 reads "2.00x slower" and counts as a regression."""
     c = compare(*pair(tmp_path, {KEY: [(100.0, 50.0)]}, {KEY: [(50.0, 50.0)]}))
     (row,) = c.rows
-    assert row.rps.verdict == "2.00x slower" and row.what == "rps 2.00x slower"
+    assert row.rps.word == "2.00x slower" and row.what == "rps 2.00x slower"
     assert row.rps.ratio == pytest.approx(0.5)
-    assert row.p95.verdict == "no significant change"
+    assert row.p95.word == "no significant change"
     assert c.regressions() == [row] and c.failed
     assert c.geometric_mean == pytest.approx(0.5)
 
@@ -69,7 +70,7 @@ def test_halved_throughput_is_a_regression(tmp_path: Path) -> None:
 def test_higher_latency_alone_is_a_regression(tmp_path: Path) -> None:
     """p95 growing from 50 to 100 ms reads "2.00x slower" even when rps holds."""
     c = compare(*pair(tmp_path, {KEY: [(100.0, 50.0)]}, {KEY: [(100.0, 100.0)]}))
-    assert c.rows[0].p95.verdict == "2.00x slower"
+    assert c.rows[0].p95.word == "2.00x slower"
     assert c.regressions() == c.rows
 
 
@@ -77,7 +78,7 @@ def test_faster_wording(tmp_path: Path) -> None:
     """More rps and lower p95 read "faster", including a change of exactly the threshold."""
     c = compare(*pair(tmp_path, {KEY: [(100.0, 50.0)]}, {KEY: [(110.0, 37.5)]}))
     (row,) = c.rows
-    assert (row.rps.verdict, row.p95.verdict) == ("1.10x faster", "1.33x faster")
+    assert (row.rps.word, row.p95.word) == ("1.10x faster", "1.33x faster")
     assert row.rps.faster and not row.regressed
     assert c.regressions() == []
 
@@ -86,11 +87,11 @@ def test_p95_has_its_own_wider_threshold(tmp_path: Path) -> None:
     """A 20 % change is significant in rps (threshold 10 %) but not in p95 (threshold 25 %)."""
     c = compare(*pair(tmp_path, {KEY: [(100.0, 50.0)]}, {KEY: [(80.0, 60.0)]}))
     (row,) = c.rows
-    assert (row.rps.verdict, row.p95.verdict) == ("1.25x slower", "no significant change")
+    assert (row.rps.word, row.p95.word) == ("1.25x slower", "no significant change")
     tight = compare(
         *pair(tmp_path / "t", {KEY: [(100.0, 50.0)]}, {KEY: [(100.0, 60.0)]}), p95_threshold=0.1
     )
-    assert tight.rows[0].p95.verdict == "1.20x slower"
+    assert tight.rows[0].p95.word == "1.20x slower"
 
 
 def test_one_repeat_uses_the_threshold_alone(tmp_path: Path) -> None:
@@ -99,8 +100,8 @@ def test_one_repeat_uses_the_threshold_alone(tmp_path: Path) -> None:
     b = {KEY: [(95.0, 50.0)], OTHER: [(85.0, 50.0)]}
     c = compare(*pair(tmp_path, a, b))
     small, big = c.rows
-    assert small.rps.p_value is None and small.rps.verdict == "no significant change"
-    assert big.rps.p_value is None and big.rps.verdict == "1.18x slower"
+    assert small.rps.p_value is None and small.rps.word == "no significant change"
+    assert big.rps.p_value is None and big.rps.word == "1.18x slower"
     assert any("fewer than 2 repeats" in w for w in c.warnings)
 
 
@@ -117,10 +118,10 @@ def test_t_test_path_needs_both_significance_and_threshold(tmp_path: Path) -> No
     c = compare(*pair(tmp_path, a, b))
     small, big = c.rows
     assert small.rps.p_value is not None and small.rps.p_value < 0.05
-    assert small.rps.verdict == "no significant change"
-    assert big.rps.verdict == "1.18x slower"
+    assert small.rps.word == "no significant change"
+    assert big.rps.word == "1.18x slower"
     lower = compare(*pair(tmp_path / "again", a, b), threshold=0.02)
-    assert lower.rows[0].rps.verdict == "1.05x slower"
+    assert lower.rows[0].rps.word == "1.05x slower"
 
 
 def test_noisy_big_change_is_not_significant(tmp_path: Path) -> None:
@@ -131,7 +132,7 @@ def test_noisy_big_change_is_not_significant(tmp_path: Path) -> None:
     (row,) = c.rows
     assert row.rps.ratio == pytest.approx(0.7)
     assert row.rps.p_value is not None and row.rps.p_value > 0.05
-    assert row.rps.verdict == "no significant change"
+    assert row.rps.word == "no significant change"
     assert c.regressions() == []
     assert any(w.startswith("unstable: A uvicorn io/async cpus=1 users=10 rps") for w in c.warnings)
 
@@ -142,9 +143,9 @@ def test_a_change_inside_both_intervals_is_not_a_change(tmp_path: Path) -> None:
     wide = compare(make_run(tmp_path, "a", a, ci=0.10), make_run(tmp_path, "b", b, ci=0.10))
     (row,) = wide.rows
     assert row.rps.a_ci == pytest.approx((90.0, 110.0)) and row.rps.overlap
-    assert row.rps.verdict == "no significant change" and not wide.failed
+    assert row.rps.word == "no significant change" and not wide.failed
     tight = compare(make_run(tmp_path, "c", a, ci=0.01), make_run(tmp_path, "d", b, ci=0.01))
-    assert tight.rows[0].rps.verdict == "1.18x slower" and not tight.rows[0].rps.overlap
+    assert tight.rows[0].rps.word == "1.18x slower" and not tight.rows[0].rps.overlap
 
 
 def test_intervals_missing_on_one_side_leave_the_threshold_to_decide(tmp_path: Path) -> None:
@@ -153,15 +154,15 @@ def test_intervals_missing_on_one_side_leave_the_threshold_to_decide(tmp_path: P
     b = make_run(tmp_path, "b", {KEY: [(85.0, 50.0)]}, ci=0.2)
     (row,) = compare(a, b).rows
     assert row.rps.a_ci is None and row.rps.b_ci is not None and not row.rps.overlap
-    assert row.rps.verdict == "1.18x slower"
+    assert row.rps.word == "1.18x slower"
 
 
 def test_the_span_of_repeated_intervals_covers_every_repeat() -> None:
     """Repeats' intervals combine into one from the lowest low to the highest high."""
-    stats = [{"rps_ci": [98.0, 102.0]}, {"rps_ci": [95.0, 101.0]}]
-    assert span(stats, "rps_ci") == (95.0, 102.0)
-    assert span([*stats, {"rps_ci": None}], "rps_ci") is None
-    assert span([], "rps_ci") is None
+    cis = [[98.0, 102.0], (95.0, 101.0)]
+    assert span(cis) == (95.0, 102.0)
+    assert span([*cis, None]) is None
+    assert span([]) is None
 
 
 @pytest.mark.parametrize("status", ["failed", "failing", "unsteady", "harness-bound", "pending"])

@@ -34,31 +34,31 @@ class Across:
 
     @property
     def sentence(self) -> str:
-        return verdict(self.series, self.limits)
+        return what_changed(self.series, self.limits)
 
 
 def across_limits(run: Run) -> list[Across]:
     """Every series with ok points under two or more CPU limits, limits in rising order."""
     found: dict[Series, dict[float, PointResult]] = {}
     for result in run.points.values():
-        if result.status != "ok" or not (result.stats or {}).get("rps"):
+        if result.status != "ok" or result.stats is None or not result.stats.rps:
             continue
         key = (result.point.variant, result.point.endpoint)
         best = found.setdefault(key, {}).get(result.point.cpus)
-        if best is None or result.stats["rps"] > best.stats["rps"]:
+        if best is None or result.stats.rps > best.stats.rps:
             found[key][result.point.cpus] = result
     return [Across(key, [_at(cpus, r) for cpus, r in sorted(by_limit.items())])
             for key, by_limit in found.items() if len(by_limit) >= 2]  # fmt: skip
 
 
 def _at(cpus: float, result: PointResult) -> AtLimit:
-    stats, target = result.stats or {}, (result.telemetry or {}).get("target") or {}
-    ci = stats.get("rps_ci")
-    return AtLimit(cpus, stats["rps"], tuple(ci) if ci else None, stats.get("p99_ms"),
-                   target.get("cpu_cores"), target.get("throttled_pct"))  # fmt: skip
+    stats, usage = result.stats, result.usage
+    ci = stats.rps_ci
+    return AtLimit(cpus, stats.rps, tuple(ci) if ci else None, stats.p99_ms,
+                   usage.target_cpu, usage.throttled_pct)  # fmt: skip
 
 
-def verdict(series: Series, limits: list[AtLimit]) -> str:
+def what_changed(series: Series, limits: list[AtLimit]) -> str:
     """One sentence: did throughput follow the CPU limit, and was the target throttled?"""
     low, high = limits[0], limits[-1]
     name = " ".join(series)

@@ -11,26 +11,33 @@ all of these hold:
 - where both sides carry 95 % confidence intervals, they do not overlap: a change that
   stays inside both runs' own noise is not a change.
 
-Failures are results: a key of B whose points are not "ok" (failed, failing, unsteady,
-harness-bound, pending), that had no successful request, or that is missing from B while A
-measured it, is listed with its reason and fails a gate like a regression. Runs from
-another host or with other settings (service time, pools, workers, window, Locust workers,
-load mode) are refused in one line naming the differences, unless forced; code, image and
-tool changes are only shown, since measuring those is the point.
+Failures are results (``failures``): a key of B without a trusted number fails a gate like
+a regression. Runs from another host or with other settings (service time, pools, workers,
+window, Locust workers, load mode) are refused in one line naming the differences, unless
+forced; code, image and tool changes are only shown, since measuring those is the point.
+Keys live in ``keys``, failures in ``failures``, refusals in ``comparable``; their names are
+importable from here too.
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from dataclasses import dataclass, field
 from statistics import fmean, geometric_mean, stdev
-from typing import NamedTuple
 
 from loadlab.errors import CompareError
-from loadlab.judge import fingerprint
+from loadlab.judge.comparable import FORCE_HINT, INFO_KEYS, conflicts, differences
+from loadlab.judge.failures import METRICS, Failure, failures, problem, samples
+from loadlab.judge.keys import Key, key_of
 from loadlab.judge.significance import welch_t_test
-from loadlab.results import PointResult, Run
+from loadlab.measure.stats import WindowStats
+from loadlab.results import Run
+
+__all__ = [
+    "DEFAULT_THRESHOLD", "FORCE_HINT", "INFO_KEYS", "METRICS", "P95_THRESHOLD", "Change",
+    "Comparison", "Failure", "Interval", "Key", "Row", "compare", "conflicts", "differences",
+    "factor_text", "failures", "intervals_overlap", "key_of", "problem", "samples", "span",
+]  # fmt: skip
 
 # Relative changes below which nothing is reported, whatever the t-test says, chosen from
 # measured noise (28 keys of the default series at CPUS=1, 2-core host, 6 s windows):
@@ -41,50 +48,6 @@ P95_THRESHOLD = 0.25
 UNSTABLE_CV = 0.10  # pyperf's rule: a std dev >= 10 % of the mean makes a result suspect
 # Comparing float ratios against the threshold: 100 -> 90 rps is a 10 % change, not 9.99...
 _ROUNDING = 1e-9
-# The driver's Python is not here: it does not shape what the target measures.
-INFO_KEYS = (
-    "git_sha",
-    "git_dirty",
-    "lock_sha256",
-    "python_version",
-    "locust_version",
-    "docker_version",
-    "compose_version",
-)
-FORCE_HINT = "force the comparison to override (FORCE=1)"
-METRICS = {"rps": "rps_ci", "p95_ms": "p95_ci"}  # metric -> its confidence interval in stats
-
-
-class Key(NamedTuple):
-    """What pairs points across runs; ``users`` for the closed loop, ``rate`` for the open."""
-
-    variant: str
-    endpoint: str
-    cpus: float
-    users: int | None
-    rate: float | None = None
-
-    @property
-    def load(self) -> str:
-        return f"rate={self.rate:g}/s" if self.rate is not None else f"users={self.users}"
-
-    @property
-    def text(self) -> str:
-        return f"{self.variant} {self.endpoint} cpus={self.cpus:g} {self.load}"
-
-
-def key_of(result: PointResult) -> Key:
-    pt = result.point
-    users, rate = getattr(pt, "users", None), getattr(pt, "rate", None)
-    return Key(
-        pt.variant,
-        pt.endpoint,
-        float(pt.cpus),
-        None if users is None else int(users),
-        None if rate is None else float(rate),
-    )
-
-
 Interval = tuple[float, float]
 
 
@@ -114,7 +77,8 @@ class Change:
         return self.significant and not self.slower
 
     @property
-    def verdict(self) -> str:
+    def word(self) -> str:
+        """How the change reads: "1.23x slower", "1.10x faster" or "no significant change"."""
         if not self.significant:
             return "no significant change"
         return factor_text(self.ratio, self.higher_is_better)
@@ -138,16 +102,8 @@ class Row:
     def what(self) -> str:
         """The slower metrics, e.g. "rps 1.25x slower, p95 1.40x slower"."""
         return ", ".join(
-            f"{name} {c.verdict}" for name, c in (("rps", self.rps), ("p95", self.p95)) if c.slower
+            f"{name} {c.word}" for name, c in (("rps", self.rps), ("p95", self.p95)) if c.slower
         )
-
-
-@dataclass(frozen=True)
-class Failure:
-    """A key of B that gave no trusted number: it fails a gate like a regression."""
-
-    key: Key
-    reason: str
 
 
 @dataclass
@@ -214,86 +170,12 @@ def compare(
     return c
 
 
-def conflicts(a: Run, b: Run) -> list[str]:
-    """What makes two runs incomparable, one phrase each; absent values are unknown."""
-    ha, hb = fingerprint.host(a), fingerprint.host(b)
-    reasons = [
-        f"{key} differs ({ha[key]!r} vs {hb[key]!r})"
-        for key in fingerprint.HOST_KEYS
-        if key in ha and key in hb and ha[key] != hb[key]
-    ]
-    pythons_a, pythons_b = fingerprint.target_pythons(a), fingerprint.target_pythons(b)
-    for variant in sorted(pythons_a.keys() & pythons_b.keys()):
-        if pythons_a[variant] != pythons_b[variant]:
-            reasons.append(
-                f"target Python of {variant} differs ({pythons_a[variant]} vs {pythons_b[variant]})"
-            )
-    if settings := fingerprint.settings_conflicts(a, b):
-        reasons.append("settings differ: " + ", ".join(settings))
-    return reasons
-
-
-def differences(a: Run, b: Run) -> list[tuple[str, object, object]]:
-    """Code, lock, tool and image changes between the runs: shown, never refused."""
-    pairs = [(key, a.metadata.get(key), b.metadata.get(key)) for key in INFO_KEYS]
-    images_a, images_b = a.metadata.get("images") or {}, b.metadata.get("images") or {}
-    pairs += [
-        (f"images.{name}", images_a.get(name), images_b.get(name))
-        for name in sorted(images_a.keys() | images_b.keys())
-    ]
-    return [(k, va, vb) for k, va, vb in pairs if va is not None and vb is not None and va != vb]
-
-
-def samples(run: Run) -> dict[Key, list[dict]]:
-    """The stats of the trusted repeats of each key, in matrix order."""
-    found: dict[Key, list[dict]] = {}
-    for result in run.points.values():
-        if problem(result) is None:
-            found.setdefault(key_of(result), []).append(result.stats)
-    return found
-
-
-def problem(result: PointResult) -> str | None:
-    """Why a point gives no trusted number, or None when it does."""
-    if result.status != "ok":
-        flags = getattr(result, "flags", None) or []
-        text = result.status + (f" ({', '.join(flags)})" if flags else "")
-        if result.status == "pending":
-            text = "pending (never measured)"
-        return text + (f": {result.error}" if result.error else "")
-    stats = result.stats or {}
-    if any(stats.get(metric) is None for metric in METRICS):
-        return "ok but without statistics"
-    requests = stats.get("requests")
-    successes = requests - (stats.get("failures") or 0) if requests is not None else stats["rps"]
-    return None if successes > 0 else "no successful request"
-
-
-def failures(run: Run, expected: dict[Key, list[dict]] | None = None) -> list[Failure]:
-    """Keys of ``run`` without a trusted number, and ``expected`` keys it does not have."""
-    by_key: dict[Key, list[PointResult]] = defaultdict(list)
-    for result in run.points.values():
-        by_key[key_of(result)].append(result)
-    found = []
-    for key, results in by_key.items():
-        problems = [(r.point.repeat, problem(r)) for r in results]
-        texts = [
-            text if len(results) == 1 else f"repeat {repeat} {text}"
-            for repeat, text in problems
-            if text
-        ]
-        if texts:
-            found.append(Failure(key, "; ".join(texts)))
-    found += [
-        Failure(key, f"missing from {run.run_id} (measured in the reference)")
-        for key in expected or {}
-        if key not in by_key
-    ]
-    return found
-
-
 def _row(
-    key: Key, a: list[dict], b: list[dict], thresholds: tuple[float, float], alpha: float
+    key: Key,
+    a: list[WindowStats],
+    b: list[WindowStats],
+    thresholds: tuple[float, float],
+    alpha: float,
 ) -> Row:
     def change(metric: str, higher_is_better: bool, threshold: float) -> Change:
         return _change(a, b, metric, higher_is_better, threshold, alpha)
@@ -303,30 +185,33 @@ def _row(
 
 
 def _change(
-    a: list[dict],
-    b: list[dict],
+    a: list[WindowStats],
+    b: list[WindowStats],
     metric: str,
     higher_is_better: bool,
     threshold: float,
     alpha: float,
 ) -> Change:
-    values_a, values_b = [s[metric] for s in a], [s[metric] for s in b]
+    values_a, values_b = [getattr(s, metric) for s in a], [getattr(s, metric) for s in b]
     a_mean, b_mean = fmean(values_a), fmean(values_b)
     ratio = b_mean / a_mean if a_mean else (1.0 if b_mean == 0 else math.inf)
     big_enough = abs(ratio - 1) >= threshold - _ROUNDING
     p_value = welch_t_test(values_a, values_b)[1] if len(a) >= 2 and len(b) >= 2 else None
-    a_ci, b_ci = span(a, METRICS[metric]), span(b, METRICS[metric])
+    a_ci, b_ci = span(_cis(a, metric)), span(_cis(b, metric))
     apart = not intervals_overlap(a_ci, b_ci)
     significant = big_enough and (p_value is None or p_value < alpha) and apart
     return Change(a_mean, b_mean, ratio, p_value, significant, higher_is_better, a_ci, b_ci)
 
 
-def span(stats: list[dict], name: str) -> Interval | None:
+def _cis(stats: list[WindowStats], metric: str) -> list:
+    return [getattr(s, METRICS[metric]) for s in stats]
+
+
+def span(found: list) -> Interval | None:
     """From the lowest low to the highest high of the repeats' intervals; None if any lacks one.
 
     The span, not a pooled interval: it holds the spread between repeats as well as the
     noise within each window, so the overlap rule errs towards "no change"."""
-    found = [s.get(name) for s in stats]
     if not found or any(
         not isinstance(ci, list | tuple) or len(ci) != 2 or None in ci for ci in found
     ):
@@ -346,17 +231,17 @@ def factor_text(ratio: float, higher_is_better: bool) -> str:
     return f"{factor:.2f}x {'slower' if worse else 'faster'}"
 
 
-def _ignored_warning(run: Run, found: dict[Key, list[dict]]) -> list[str]:
+def _ignored_warning(run: Run, found: dict[Key, list[WindowStats]]) -> list[str]:
     ignored = len(run.points) - sum(len(v) for v in found.values())
     if not ignored:
         return []
     return [f"A: {ignored} of {len(run.points)} points ignored (not ok, or no successful request)"]
 
 
-def _unstable(label: str, key: Key, stats: list[dict]) -> list[str]:
+def _unstable(label: str, key: Key, stats: list[WindowStats]) -> list[str]:
     found = []
     for metric in METRICS:
-        values = [s[metric] for s in stats]
+        values = [getattr(s, metric) for s in stats]
         if len(values) >= 2 and fmean(values) and stdev(values) >= UNSTABLE_CV * fmean(values):
             found.append(
                 f"unstable: {label} {key.text} {metric} std dev is "
