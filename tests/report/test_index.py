@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from loadlab.measure.stats import WindowStats
+from loadlab.model.predictions import Prediction
 from loadlab.plan.matrix import Point
 from loadlab.report import charts, index
+from loadlab.report import panels as page_panels
 from loadlab.report.charts import Line
 from loadlab.results import SUMMARY_COLUMNS, Run
 
@@ -34,18 +37,18 @@ CPU_HALF_40 = Point("uvicorn-workers", "cpu/sync", 0.5, 40, 1)  # left pending
 MATRIX = [IO_HALF, CPU_HALF_10, CPU_HALF_40, IO_10, IO_10_R2, IO_40, CPU_10]
 
 
-def stats(rps: float, mean_ms: float) -> dict:
-    return {"requests": int(rps * 6), "failures": 0, "rps": rps, "mean_ms": mean_ms,
-            "p50_ms": mean_ms, "p95_ms": mean_ms * 1.2, "p99_ms": mean_ms * 1.5,
-            "max_ms": mean_ms * 2}  # fmt: skip
+def stats(rps: float, mean_ms: float) -> WindowStats:
+    return WindowStats(requests=int(rps * 6), failures=0, rps=rps, mean_ms=mean_ms,
+                       p50_ms=mean_ms, p95_ms=mean_ms * 1.2, p99_ms=mean_ms * 1.5,
+                       max_ms=mean_ms * 2)  # fmt: skip
 
 
 def make_run(directory: Path) -> Run:
     """A run with ok, repeated, failed and pending points at two CPU limits."""
     run = Run.create(directory, {"profile": "smoke", "repeats": 2, "cpus": [0.5, 1.0]}, MATRIX)
     run.metadata = METADATA
-    io = {"pool": 40, "rps": 50.0, "mean_ms": 200.0}
-    no_model = {"pool": None, "rps": None, "mean_ms": None}
+    io = Prediction(pool=40, rps=50.0, mean_ms=200.0)
+    no_model = Prediction(pool=None, rps=None, mean_ms=None)
     measured = {IO_HALF: (48.0, 205.0, io), CPU_HALF_10: (9.0, 1100.0, no_model),
                 IO_10: (40.0, 240.0, io), IO_10_R2: (60.0, 160.0, io),
                 CPU_10: (18.0, 550.0, no_model)}  # fmt: skip
@@ -57,7 +60,7 @@ def make_run(directory: Path) -> Run:
         result.started_at = "2024-05-01T10:01:00+00:00"
     failed = run.points[IO_40.id]
     failed.status, failed.error = "failed", ERROR
-    failed.prediction = {"pool": 40, "rps": 200.0, "mean_ms": 200.0}
+    failed.prediction = Prediction(pool=40, rps=200.0, mean_ms=200.0)
     run.save()
     locust = run.locust_dir(IO_10)
     locust.mkdir(parents=True)
@@ -135,7 +138,7 @@ def test_every_chart_is_an_svg_with_measured_lines(rendered):
     _, html = rendered
     for fragment in panels(html).values():
         found = svgs(fragment)
-        assert len(found) == len(index.CHARTS)
+        assert len(found) == len(page_panels.CHARTS)
         assert all(svg.get("class") == "chart" for svg in found)
         assert all(len(polylines(svg, "measured")) == 2 for svg in found)
 

@@ -1,7 +1,7 @@
 """A Comparison as Markdown (the terminal, the job page) and as compare.html.
 
-Both start from the Comparison alone, so they can be redone from disk; the verdicts are
-made in compare, never here.
+Both start from the Comparison alone, so they can be redone from disk; the word for each
+change ("1.23x slower", "no significant change") is decided in compare, never here.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ COLUMNS = (
 def geometric_mean_text(c: Comparison) -> str:
     if c.geometric_mean is None:
         return "Geometric mean (rps B/A): n/a"
-    verdict = factor_text(c.geometric_mean, True)
-    verdict = "no change" if verdict.startswith("1.00x") else verdict
-    return f"Geometric mean (rps B/A): {c.geometric_mean:.3f} ({verdict})"
+    word = factor_text(c.geometric_mean, True)
+    word = "no change" if word.startswith("1.00x") else word
+    return f"Geometric mean (rps B/A): {c.geometric_mean:.3f} ({word})"
 
 
 def value_text(mean: float, ci: Interval | None, unit: str = "") -> str:
@@ -48,10 +48,10 @@ def _cells(row: Row) -> list[str]:
         k.load,
         value_text(rps.a_mean, rps.a_ci),
         value_text(rps.b_mean, rps.b_ci),
-        rps.verdict,
+        rps.word,
         value_text(p95.a_mean, p95.a_ci, " ms"),
         value_text(p95.b_mean, p95.b_ci, " ms"),
-        p95.verdict,
+        p95.word,
     ]
 
 
