@@ -30,6 +30,7 @@ def render(run: Run) -> Path:
 
 
 def page(run: Run) -> str:
+    """The whole page: header, how to read it, the charts, the table, the environment."""
     colours = panels.series_colours(run)
     limits = sorted({r.point.cpus for r in run.points.values()})
     body = "\n".join([_header(run), f"<p class='how'>{panels.HOW_TO_READ}</p>",

@@ -146,7 +146,7 @@ def across_limits(run: Run, colours: dict[Series, str]) -> str:
         "<section class='panel across'><h2>Across CPU limits</h2>\n"
         "<p class='how'>Each series at its saturation point (its highest throughput at any load) "
         "under each CPU limit, ok points only; CPU used and throttling from the target's cgroup "
-        f"over the same window.</p><ul class='verdicts'>{sentences}</ul>\n"
+        f"over the same window.</p><ul class='what-changed'>{sentences}</ul>\n"
         f"<div class='charts'>{''.join(figures)}</div></section>"
     )
 

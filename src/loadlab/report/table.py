@@ -1,7 +1,8 @@
 """The points table of index.html: every point, whatever its status, with the reason for it.
 
-Its columns are summary.csv's (``results.COLUMNS``), so the page and the CSV never disagree;
-a value far from the model or from Little's law is marked, by the thresholds judgement owns.
+Its columns are summary.csv's (``results.COLUMNS``), so the page and the CSV never disagree.
+A closed loop off Little's law is marked by the threshold its status is judged by
+(``status.MAX_LITTLE_ERROR_PCT``), a point far from the model by MODEL_OFF_PCT.
 """
 
 from __future__ import annotations
