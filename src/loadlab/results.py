@@ -7,6 +7,11 @@ statistics with their confidence intervals, the container telemetry and the mode
 prediction. Version 1 runs (before intervals and flags) still load; what they lack is absent.
 It is rewritten atomically after every point, so an interrupted sweep loses nothing it
 measured. Rendering (summary.csv, index.html) always starts from this file.
+
+In memory a point's results are typed (PointResult: WindowStats, Prediction, Usage); on disk
+they keep run.json's keys, so a run loaded and saved keeps its numbers byte for byte.
+summary.csv's columns are one table, COLUMNS: a name, a one-line doc and how a point gives
+the value; SUMMARY_COLUMNS is their names, in the order the file has always had.
 """
 
 from __future__ import annotations
@@ -120,13 +125,15 @@ def _model_error(r: PointResult) -> float | None:
 
 # summary.csv, column by column, in the order it has always had (new columns go last).
 COLUMNS = (
-    Column("variant", "the server variant (uvicorn, gunicorn...)", lambda r: r.point.variant),
+    Column("variant", "the target variant (a Compose service: uvicorn, gunicorn...)",
+           lambda r: r.point.variant),
     Column("endpoint", "the endpoint measured, e.g. io/sync", lambda r: r.point.endpoint),
     Column("cpus", "the container's CPU limit, in cores", lambda r: r.point.cpus),
     Column("users", "closed loop: concurrent users (empty for the open loop)",
            lambda r: r.point.users),
     Column("repeat", "which repeat of the point, from 1", lambda r: r.point.repeat),
-    Column("requests", "requests completed in the window", _stat("requests")),
+    Column("requests", "requests completed in the window, failed ones included",
+           _stat("requests")),
     Column("failures", "requests that failed in the window", _stat("failures")),
     Column("rps", "successful requests a second over the window", _stat("rps")),
     Column("mean_ms", "mean latency, ms (open loop: from the intended send time)",
@@ -137,7 +144,7 @@ COLUMNS = (
     Column("max_ms", "the slowest request's latency, ms", _stat("max_ms")),
     Column("predicted_rps", "the model's throughput (empty: no model)", _predicted("rps")),
     Column("predicted_mean_ms", "the model's mean latency, ms", _predicted("mean_ms")),
-    Column("status", "ok, failed, failing, harness-bound, unsteady or pending",
+    Column("status", "the point's status: ok, failed, failing, harness-bound, unsteady, pending",
            lambda r: r.status),
     Column("pool", "the model's pool: requests that progress at once, or unbounded",
            lambda r: r.prediction.stored_pool if r.prediction is not None else None),
