@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from loadlab.plan.profiles import Series
 from loadlab.results import PointResult, Run
 
-Series = tuple[str, str]  # (variant, endpoint)
 SAME = 0.05  # throughput within 5 % across limits: the limit changed nothing that matters
 
 

@@ -30,7 +30,7 @@ from loadlab.judge.comparable import FORCE_HINT, INFO_KEYS, conflicts, differenc
 from loadlab.judge.failures import METRICS, Failure, failures, problem, samples
 from loadlab.judge.keys import Key, key_of
 from loadlab.judge.significance import welch_t_test
-from loadlab.measure.stats import WindowStats
+from loadlab.measure.stats import Interval, WindowStats
 from loadlab.results import Run
 
 __all__ = [
@@ -48,7 +48,6 @@ P95_THRESHOLD = 0.25
 UNSTABLE_CV = 0.10  # pyperf's rule: a std dev >= 10 % of the mean makes a result suspect
 # Comparing float ratios against the threshold: 100 -> 90 rps is a 10 % change, not 9.99...
 _ROUNDING = 1e-9
-Interval = tuple[float, float]
 
 
 @dataclass(frozen=True)

@@ -113,7 +113,7 @@ def batch_count(duration: float, mean_ms: float | None) -> int:
     return k if k >= MIN_BATCHES else 0
 
 
-def confidence_interval(estimate: float, batch_values: Sequence[float]) -> Interval:
+def confidence_interval(estimate: float, batch_values: Sequence[float]) -> Interval | None:
     """estimate +- t(k-1, 0.975) * sd / sqrt(k) over the batch values."""
     k = len(batch_values)
     if k < MIN_BATCHES:

@@ -5,7 +5,8 @@ run.json keeps its format: ``WindowStats.to_json`` writes exactly the keys a loo
 written, in the same order and with the values as estimated (rounded there), and
 ``from_json`` reads both formats (1 and 2). A key a document lacks is None here and is left
 out again when that document is written back (absent means unknown, never null), so a run
-that is loaded and saved keeps its statistics byte for byte.
+that is loaded and saved keeps its statistics byte for byte. Every key either format has
+ever written is a field here.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field, fields
 
 from loadlab.measure.steady import Truncation
 
-Interval = tuple[float, float] | None  # a 95 % confidence interval; None: too few batches
+Interval = tuple[float, float]  # a 95 % confidence interval (low, high)
 
 # run.json's keys per loop, in the order the lab has always written them.
 CLOSED_KEYS = (
@@ -42,13 +43,13 @@ class WindowStats:
     failures: int
     rps: float  # successful requests a second
     failure_ratio: float | None = None
-    rps_ci: Interval = None
+    rps_ci: Interval | None = None  # None: too few batches
     mean_ms: float | None = None  # open loop: from the intended send time
-    mean_ci: Interval = None
+    mean_ci: Interval | None = None
     p50_ms: float | None = None
     p90_ms: float | None = None
     p95_ms: float | None = None
-    p95_ci: Interval = None
+    p95_ci: Interval | None = None
     p99_ms: float | None = None
     p999_ms: float | None = None
     max_ms: float | None = None

@@ -13,7 +13,7 @@ from html import escape
 from statistics import fmean
 
 from loadlab.judge import across
-from loadlab.judge.across import Series
+from loadlab.plan.profiles import Series
 from loadlab.report import charts
 from loadlab.report.charts import Line
 from loadlab.results import PointResult, Run
