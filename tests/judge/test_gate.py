@@ -12,6 +12,7 @@ import pytest
 from loadlab.errors import LabError, PointError
 from loadlab.judge import fingerprint, gate, history
 from loadlab.judge.store import Store
+from loadlab.measure.stats import WindowStats
 from loadlab.report import nightly_summary
 from loadlab.results import PointResult, Run
 from tests.judge import runs_fixture as fx
@@ -32,13 +33,13 @@ def gated(tmp_path: Path, run: Run, **kwargs: object) -> tuple[gate.Verdict, str
     return verdict, nightly_summary.write(verdict, run, store, bool(kwargs.get("rebaseline")))
 
 
-def fresh(run: Run, ids: list[str], flags: tuple[str, ...] = (), **kwargs: object) -> dict:
-    """What Sweep.remeasure returns for ``ids`` of ``run``: a fresh result per point id."""
+def fresh(
+    run: Run, ids: list[str], flags: tuple[str, ...] = (), status: str = "ok", **kwargs: object
+) -> dict[str, PointResult]:
+    """What Sweep.remeasure returns for ``ids`` of ``run``: a fresh typed result per point id."""
+    stats = WindowStats.from_json(fx.point(**kwargs)["stats"])
     return {
-        pid: PointResult.from_json(
-            {**fx.point(**kwargs), **run.points[pid].point.to_json(), "flags": list(flags)}
-        )
-        for pid in ids
+        pid: PointResult(run.points[pid].point, status, list(flags), stats=stats) for pid in ids
     }
 
 

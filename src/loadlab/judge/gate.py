@@ -11,7 +11,7 @@ A regression is confirmed before it fails the job: the regressed points are meas
 both measurements reported. The fresh window is judged whole, status and flags with its
 numbers: one that is itself unsteady, failing or harness-bound gives no trusted number, so
 it cannot clear a regression. Failed points, points without a successful request and points
-missing from the night fail the gate outright (compare.failures).
+missing from the night fail the gate outright (judge.failures).
 
 A passing night replaces its machine's baseline in the store, so slow drift of a hosted
 runner's machine is followed; a failing night never does, so a regression stays red until
@@ -34,8 +34,10 @@ from pathlib import Path
 
 from loadlab.errors import CompareError, LabError
 from loadlab.judge import compare, fingerprint, history
-from loadlab.judge.compare import Comparison, Failure, Row
+from loadlab.judge.compare import Comparison, Row
+from loadlab.judge.failures import Failure, failures
 from loadlab.judge.fingerprint import Fingerprint
+from loadlab.judge.keys import key_of
 from loadlab.judge.store import Store
 from loadlab.results import PointResult, Run
 from loadlab.stack.compose import ROOT
@@ -110,7 +112,7 @@ def judge(
     if remeasure is None:
         return Judgement(first, [], {}, "not re-measured: no lab to measure with (a recorded run)")
     keys = {row.key for row in suspects}
-    ids = [r.point.id for r in run.points.values() if compare.key_of(r) in keys]
+    ids = [r.point.id for r in run.points.values() if key_of(r) in keys]
     try:
         fresh = remeasure(ids)
     except LabError as exc:
@@ -118,7 +120,7 @@ def judge(
     again = _named(compare.compare(reference, _with_fresh(run, fresh), **options), reference)
     rows = {row.key: row for row in again.rows}
     reasons = {f.key: f.reason for f in again.failures}
-    came_back = {compare.key_of(r) for r in run.points.values() if r.point.id in fresh}
+    came_back = {key_of(r) for r in run.points.values() if r.point.id in fresh}
     rechecks = [
         Recheck(
             row,
@@ -230,18 +232,18 @@ def _verdict(
     try:
         reference, source = _reference(fp, store, committed)
     except LabError as exc:
-        return Verdict("not-comparable", fp, failures=tuple(compare.failures(run)), reason=str(exc))
+        return Verdict("not-comparable", fp, failures=tuple(failures(run)), reason=str(exc))
     if reference is None:
-        failures = tuple(compare.failures(run))
-        return Verdict("failed" if failures else "recorded", fp, failures=failures)
+        own = tuple(failures(run))
+        return Verdict("failed" if own else "recorded", fp, failures=own)
     try:
         judgement = judge(
             reference, run, threshold=threshold, p95_threshold=p95_threshold, remeasure=remeasure
         )
     except CompareError as exc:
-        failures = tuple(compare.failures(run))
+        own = tuple(failures(run))
         return Verdict(
-            "not-comparable", fp, recorded_id(reference), source, failures=failures, reason=str(exc)
+            "not-comparable", fp, recorded_id(reference), source, failures=own, reason=str(exc)
         )
     outcome = "passed" if judgement.passed else "failed"
     return Verdict(outcome, fp, recorded_id(reference), source, judgement)

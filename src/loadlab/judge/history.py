@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loadlab.errors import LabError
-from loadlab.judge.compare import Key, key_of
 from loadlab.judge.fingerprint import Fingerprint
+from loadlab.judge.keys import Key, key_of
+from loadlab.measure.stats import WindowStats
 from loadlab.results import PointResult, Run
 
 STATS = ("rps", "rps_ci", "mean_ms", "p95_ms", "p95_ci", "p99_ms", "failure_ratio", "requests")
@@ -47,7 +48,7 @@ def entries(run: Run, fp: Fingerprint, night: Night) -> list[dict]:
     }
     found = []
     for result in run.points.values():
-        key, stats = key_of(result), result.stats or {}
+        key = key_of(result)
         fresh = night.remeasured.get(result.point.id)
         found.append(
             {
@@ -56,10 +57,10 @@ def entries(run: Run, fp: Fingerprint, night: Night) -> list[dict]:
                 **key._asdict(),
                 "repeat": result.point.repeat,
                 "status": result.status,
-                **{name: stats.get(name) for name in STATS},
+                **_numbers(result.stats),
                 "regressed": night.regressed.get(key),
                 "failure": night.failures.get(key),
-                "remeasured": _numbers(fresh.stats) if fresh and fresh.stats else None,
+                "remeasured": _measured(fresh.stats) if fresh and fresh.stats else None,
             }
         )
     return found
@@ -97,5 +98,14 @@ def key(line: dict) -> Key:
     )
 
 
-def _numbers(stats: dict) -> dict:
-    return {name: stats.get(name) for name in STATS if stats.get(name) is not None}
+def _numbers(stats: WindowStats | None) -> dict:
+    """A window's STATS as a line holds them (intervals as JSON lists); None: not measured."""
+    return {name: _plain(getattr(stats, name)) if stats else None for name in STATS}
+
+
+def _measured(stats: WindowStats) -> dict:
+    return {name: value for name, value in _numbers(stats).items() if value is not None}
+
+
+def _plain(value: object) -> object:
+    return list(value) if isinstance(value, tuple) else value

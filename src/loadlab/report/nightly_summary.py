@@ -12,7 +12,8 @@ import json
 
 from loadlab.durable import write_atomic
 from loadlab.judge import history
-from loadlab.judge.compare import Change, Failure, Row
+from loadlab.judge.compare import Change, Row
+from loadlab.judge.failures import Failure
 from loadlab.judge.gate import Recheck, Verdict
 from loadlab.judge.store import Store
 from loadlab.report import compare_page, trend
@@ -155,7 +156,7 @@ def _recheck_row(recheck: Recheck, name: str, first: Change) -> list[str]:
         f"{first.a_mean:.1f}{unit}",
         compare_page.value_text(first.b_mean, first.b_ci, unit),
         "; ".join(fresh),
-        f"{conclusion}: {standing.verdict}",
+        f"{conclusion}: {standing.word}",
     ]
 
 
@@ -203,7 +204,7 @@ def document(verdict: Verdict, run: Run) -> str:
 
 def _fresh(result: PointResult) -> dict:
     """A fresh window as nightly.json has always held it: its stats and its status."""
-    return {**(result.to_json().get("stats") or {}), "status": result.status}
+    return {**(result.stats.to_json() if result.stats else {}), "status": result.status}
 
 
 def _change(c: Change) -> dict:
@@ -214,7 +215,7 @@ def _change(c: Change) -> dict:
         "p_value": c.p_value,
         "a_ci": c.a_ci,
         "b_ci": c.b_ci,
-        "verdict": c.verdict,
+        "verdict": c.word,  # nightly.json's name for a change's wording
     }
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from statistics import fmean
 
 from loadlab.judge import history
-from loadlab.judge.compare import Key
+from loadlab.judge.keys import Key
 from loadlab.report import charts
 from loadlab.report.charts import Frame, Line, nice_ticks
 
