@@ -241,6 +241,19 @@ def test_one_untrusted_fresh_repeat_keeps_the_regression(tmp_path: Path) -> None
     assert "rps 1.25x slower (confirmed on re-measurement)" in summary
 
 
+def test_a_fresh_repeat_that_did_not_come_back_keeps_the_regression(tmp_path: Path) -> None:
+    """A repeat missing from the re-measurement confirms: its first window cannot stand in."""
+    gated(tmp_path, night(tmp_path, "n1"))
+    run = night(tmp_path, "n2", SLOW)
+    verdict, summary = gated(
+        tmp_path, run, remeasure=lambda ids: fresh(run, ids[:1], rps=200.0, p95=400.0)
+    )
+    (recheck,) = verdict.judgement.rechecks
+    assert verdict.outcome == "failed" and recheck.confirmed
+    assert recheck.failure == "repeat 2 failed: nothing came back from the re-measurement"
+    assert "rps 1.25x slower (confirmed on re-measurement)" in summary
+
+
 def test_a_remeasurement_that_fails_or_returns_nothing_confirms(tmp_path: Path) -> None:
     """A lab error or an empty answer cannot clear a regression: it stands, with the reason."""
     gated(tmp_path, night(tmp_path, "n1"))

@@ -44,6 +44,7 @@ from loadlab.stack.compose import ROOT
 
 BASELINE = ROOT / "baseline"
 STORE = ROOT / "reports" / "nightly-store"
+NOT_BACK = "nothing came back from the re-measurement"
 
 # The sweep machinery implements it: the given points measured again, same image and settings,
 # a fresh window; returns each re-measured point's fresh result, with its own status and flags
@@ -117,7 +118,7 @@ def judge(
         fresh = remeasure(ids)
     except LabError as exc:
         return Judgement(first, [], {}, f"re-measurement failed, regressions stand: {exc}")
-    again = _named(compare.compare(reference, _with_fresh(run, fresh), **options), reference)
+    again = _named(compare.compare(reference, _with_fresh(run, ids, fresh), **options), reference)
     rows = {row.key: row for row in again.rows}
     reasons = {f.key: f.reason for f in again.failures}
     came_back = {key_of(r) for r in run.points.values() if r.point.id in fresh}
@@ -145,16 +146,18 @@ def _named(comparison: Comparison, reference: Run) -> Comparison:
     return comparison
 
 
-def _with_fresh(run: Run, fresh: dict[str, PointResult]) -> Run:
-    """``run`` with each re-measured point's fresh window in place of its first one."""
-    points = {
-        pid: _fresh_window(r, fresh[pid]) if pid in fresh else r for pid, r in run.points.items()
-    }
+def _with_fresh(run: Run, asked: list[str], fresh: dict[str, PointResult]) -> Run:
+    """``run`` with each asked point's fresh window in place of its first one."""
+    points = dict(run.points)
+    for pid in asked:
+        points[pid] = _fresh_window(points[pid], fresh.get(pid))
     return dataclasses.replace(run, points=points)
 
 
-def _fresh_window(first: PointResult, fresh: PointResult) -> PointResult:
+def _fresh_window(first: PointResult, fresh: PointResult | None) -> PointResult:
     # The status, flags and error come with the numbers: compare trusts a window by them.
+    if fresh is None:  # not back: its first window must not stand in beside a fresh repeat
+        return dataclasses.replace(first, stats=None, status="failed", flags=[], error=NOT_BACK)
     return dataclasses.replace(
         first, stats=fresh.stats, status=fresh.status, flags=list(fresh.flags), error=fresh.error
     )
