@@ -103,6 +103,20 @@ def test_four_nights_on_two_machines(tmp_path: Path) -> None:
         assert all((run.directory / name).exists() for name in written)
 
 
+def test_a_night_without_a_readable_baseline_exits_3(tmp_path: Path) -> None:
+    """An unreadable stored baseline: the summary on stdout says how to replace it, exit 3."""
+    cache, reports = tmp_path / "cache", tmp_path / "reports"
+    first = fx.write(reports / "night1", fx.grid())
+    assert loadlab_nightly(first, cache, tmp_path).returncode == 0
+    (cache / "baselines" / fingerprint.of(first).id / "run.json").write_text("{")
+    done = loadlab_nightly(fx.write(reports / "night2", fx.grid()), cache, tmp_path)
+    assert done.returncode == 3, done.stderr
+    assert done.stderr == "error: no comparable baseline; see the summary\n"
+    assert "**Gate FAILED, no comparison:**" in done.stdout and "REBASELINE=1" in done.stdout
+    summary = reports / "night2" / nightly_summary.SUMMARY
+    assert f"summary: {summary}" in done.stdout and summary.read_text() in done.stdout
+
+
 def test_a_missing_run_is_one_error_line(tmp_path: Path) -> None:
     """Judging a folder without run.json fails in one line, exit 1, and keeps nothing."""
     done = subprocess.run(
