@@ -9,12 +9,13 @@ through one run (a load shape) and records when each step really began (steps.js
 driver measures several user counts for the price of one Locust start.
 
 With $LAB_LOAD=open the class is ``OpenLoop``: one user per worker sends its share of each
-step's rate (steps are requests a second x seconds) at intended times (loadlab.shared.arrivals) to
-$LAB_PATH, never waiting for answers, with at most $LAB_MAX_IN_FLIGHT requests in flight (a
-send beyond that is counted as dropped, not delayed). It records, per half second, HdrHistograms
-of the latency from the intended send time (what a user of the service sees), from the actual
-send (what the server took) and of the send lag between them: memory stays bounded however long
-the run (raw samples only with $LAB_SAMPLES=1).
+step's rate (steps are requests a second x seconds) at intended times (loadlab.shared.arrivals)
+to $LAB_PATH, never waiting for answers, with at most $LAB_MAX_IN_FLIGHT requests in flight (a
+send beyond that is counted as dropped, not delayed). It records, per interval of
+offered.INTERVAL seconds (one), HdrHistograms of the latency from the intended send time (what
+a user of the service sees), from the actual send (what the server took) and of the send lag
+between them: memory stays bounded however long the run (raw samples only with
+$LAB_SAMPLES=1).
 
 Besides Locust's own CSV and HTML reports, every closed-loop worker writes its raw samples (one
 row per request: the user that sent it, start and end time, response time, outcome) to
@@ -129,8 +130,9 @@ if os.environ.get(offered.STEPS_VARIABLE) and LOAD == "closed":
 
 
 class Recorder:
-    """One worker's open-loop record: per half second (by when it happened), counts and
-    HdrHistograms, encoded as soon as the half second is over, so memory stays bounded."""
+    """One worker's open-loop record: per interval of offered.INTERVAL seconds (by when it
+    happened), counts and HdrHistograms, encoded as soon as the interval is over, so memory
+    stays bounded."""
 
     def __init__(self, t0: float, keep_samples: bool) -> None:
         self.t0 = t0

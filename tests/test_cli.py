@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from loadlab.measure.stats import WindowStats
+
 
 def loadlab(*args: str, cwd) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -57,7 +59,7 @@ def test_a_plan_past_the_measured_harness_ceiling_is_warned_about(tmp_path):
 
     bench = Run.create(tmp_path / "bench-1", {}, [Point("uvicorn", "health", 1.0, 10, 1)])
     (only,) = bench.points.values()
-    only.status, only.stats = "ok", {"rps": 300.0}
+    only.status, only.stats = "ok", WindowStats(requests=3000, failures=0, rps=300.0)
     bench.metadata["harness_ceiling_rps"] = harness_ceiling(bench)
     bench.save()
     plan = resolve(SweepConfig.from_strings({"out": str(tmp_path), "users": "10,120"}), [0, 1])

@@ -43,8 +43,51 @@ def test_limits_not_in_effect_fail_the_point(runtime, message):
     ("cpu/process", {"workers": 1, "process_workers": 2, "affinity": 2, "cpu_quota": 2.0}, 3),
     ("cpu/sync", {}, 2),
 ])  # fmt: skip
-def test_calibration_keeps_one_request_more_than_can_run(endpoint, runtime, streams):
-    """The CPU cost is calibrated with one stream more than requests that can run at once."""
-    from loadlab.sweep import _calibration_streams
+def test_an_open_loop_calibrates_one_request_more_than_can_run(endpoint, runtime, streams):
+    """Without users, the CPU cost is calibrated with one stream more than can run at once."""
+    from loadlab.model.calibration import streams_for
+    from loadlab.plan.matrix import Point
 
-    assert _calibration_streams(endpoint, runtime) == streams
+    assert streams_for(Point("uvicorn", endpoint, 1.0, None, 1, 100.0), runtime) == streams
+
+
+@pytest.mark.parametrize("users", [1, 4, 80, 120])
+def test_a_closed_loop_calibrates_at_its_steps_own_concurrency(users):
+    """A closed-loop step is calibrated on as many streams as it has users, whatever the pool."""
+    from loadlab.model.calibration import streams_for
+    from loadlab.plan.matrix import Point
+
+    runtime = {"workers": 2, "affinity": 1, "cpu_quota": 1.0}
+    assert streams_for(Point("uvicorn-workers", "cpu/sync", 1.0, users, 1), runtime) == users
+
+
+@pytest.mark.parametrize(("streams", "warm", "per_batch"), [(1, 12, 24), (4, 3, 6), (10, 2, 3),
+                                                            (120, 1, 2)])  # fmt: skip
+def test_calibration_batches_shrink_per_stream_as_streams_grow(streams, warm, per_batch):
+    """Each batch holds about 24 requests in all, and at least 2 a stream (not mostly drain)."""
+    from loadlab.model.calibration import sizes
+
+    assert sizes(streams) == (warm, per_batch)
+
+
+def test_a_steps_cost_is_measured_once_per_container_and_concurrency(monkeypatch):
+    """Repeats on one container reuse its calibration; another concurrency is measured anew,
+    an I/O endpoint never, and the time spent is counted."""
+    from loadlab.model import calibration
+    from loadlab.plan.matrix import Point
+
+    calls = []
+
+    def fake(url, endpoint, container, streams, client):
+        calls.append(streams)
+        return calibration.CpuCost(0.01, (0.01,) * 5, streams)
+
+    monkeypatch.setattr(calibration, "cpu_cost_of", fake)
+    found = calibration.Calibrations()
+    for repeat in (1, 2):
+        for users in (4, 16):
+            point = Point("uvicorn-workers", "cpu/sync", 1.0, users, repeat)
+            assert found.cost("u", "c1", point, {}, {0}).streams == users
+    io = Point("uvicorn", "io/sync", 1.0, 4, 1)
+    assert found.cost("u", "c1", io, {}, {0}) is None
+    assert calls == [4, 16] and found.seconds >= 0

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from loadlab.errors import EngineError, PointError
 from loadlab.measure import record, window
-from loadlab.model import closed_loop, predictions
+from loadlab.model import predictions
+from loadlab.model.calibration import Calibrations
 from loadlab.plan.config import Plan
 from loadlab.plan.matrix import Point, groups
 from loadlab.plan.placement import Placement, parse_cpuset, place
@@ -48,6 +49,7 @@ class Sweep:
     stack: Stack
     progress: Progress
     measured_s: float = field(default=0.0)  # window seconds measured by this invocation
+    calibrations: Calibrations = field(default_factory=Calibrations)
 
     def pending(self) -> list[Point]:
         return [r.point for r in self.run.points.values() if r.status in REDO]
@@ -141,10 +143,15 @@ class Sweep:
         idle = readiness.wait_idle(url)
         readiness.check_limits(idle, placement)
         target = list(self.stack.container_ids(first.variant).values())[:1]
-        streams = _calibration_streams(first.endpoint, idle)
+        readiness.check_answer(url, first.endpoint)
         client = set(parse_cpuset(placement.locust_cpuset))  # the client where Locust runs
-        cpu_cost = readiness.cpu_cost_of(url, first.endpoint, target[0] if target else None,
-                                         streams, client)  # fmt: skip
+        # Before the run, each step's CPU cost at its own concurrency: the yardstick's input,
+        # measured on this container and never from the window it is compared with.
+        container = target[0] if target else None
+        costs = {
+            r.point.id: self.calibrations.cost(url, container, r.point, idle, client)
+            for r in results
+        }
         runtime = readiness.wait_idle(url)
         out = out or self.run.locust_dir(first)
         shutil.rmtree(out, ignore_errors=True)  # a resumed run starts clean
@@ -176,7 +183,7 @@ class Sweep:
             _record(result, step_of(result.point, runtime, found, step, plan, watched))
             # The yardstick, computed after the measurement and never fed back into it.
             result.prediction = predictions.prediction(result.point, runtime, result.stats,
-                                                       plan, cpu_cost)  # fmt: skip
+                                                       plan, costs[result.point.id])  # fmt: skip
             self.measured_s += result.stats.duration
 
     def _run_spec(self, point: Point, out: Path, steps: tuple[offered.Step, ...]) -> LocustRun:
@@ -220,12 +227,6 @@ def _rename_locust_files(out: Path) -> None:
 def _label(point: Point) -> str:
     load = f"users={point.users}" if point.rate is None else f"rate={point.rate:g}/s"
     return f"{point.variant} /{point.endpoint} cpus={point.cpus:g} {load}"
-
-
-def _calibration_streams(endpoint: str, runtime: dict) -> int:
-    """One more calibration stream than requests that can run at once (the CPU kept busy)."""
-    parallel = closed_loop.cpu_parallelism(endpoint, 10**6, runtime) or 1
-    return math.ceil(parallel) + 1
 
 
 def _record(result: PointResult, measured: window.Measured) -> None:

@@ -25,7 +25,7 @@ from loadlab.plan.matrix import points
 from loadlab.plan.variants import image_of
 from loadlab.progress import Progress
 from loadlab.report import index
-from loadlab.results import Run, link_latest
+from loadlab.results import PointResult, Run, link_latest
 from loadlab.shared.endpoints import ENDPOINTS
 from loadlab.stack import lock, metadata
 from loadlab.stack.compose import ROOT, Stack
@@ -38,7 +38,7 @@ class Outcome:
     interrupted: bool
     sweep: Sweep | None = None
 
-    def remeasure(self, point_ids: list[str]) -> dict[str, dict]:
+    def remeasure(self, point_ids: list[str]) -> dict[str, PointResult]:
         """The nightly gate's confirmation: these points measured again, in the lab's lock."""
         if self.sweep is None:
             return {}
@@ -121,7 +121,9 @@ def execute(plan: Plan, stack: Stack) -> Outcome:
         sweep.progress.close()
         run.metadata["finished_at"] = metadata.now()
         run.metadata["interrupted"] = interrupted
-        run.metadata["efficiency"] = efficiency(sweep.measured_s, sweep.progress.elapsed())
+        run.metadata["efficiency"] = efficiency(
+            sweep.measured_s, sweep.progress.elapsed(), sweep.calibrations.seconds
+        )
         if plan.config.profile == "bench":
             run.metadata["harness_ceiling_rps"] = harness_ceiling(run)
         run.save()
@@ -133,8 +135,8 @@ def execute(plan: Plan, stack: Stack) -> Outcome:
 def harness_ceiling(run: Run) -> float | None:
     """The most requests a second the lab drove through Locust in a bench run: its ok and
     harness-bound points (finding where the harness runs out is what a bench is for)."""
-    rates = [r.stats["rps"] for r in run.points.values()
-             if r.status in ("ok", "harness-bound") and (r.stats or {}).get("rps")]  # fmt: skip
+    rates = [r.stats.rps for r in run.points.values()
+             if r.status in ("ok", "harness-bound") and r.stats and r.stats.rps]  # fmt: skip
     return max(rates) if rates else None
 
 
@@ -170,8 +172,10 @@ def ceiling_warnings(plan: Plan) -> list[str]:
             "marked harness-bound if they do"]  # fmt: skip
 
 
-def efficiency(measured_s: float, wall_s: float) -> dict:
-    """How much of the sweep's wall time was measured window (pyperf prints the same)."""
+def efficiency(measured_s: float, wall_s: float, calibration_s: float = 0.0) -> dict:
+    """How much of the sweep's wall time was measured window (pyperf prints the same), and how
+    much went to calibrating the CPU model."""
     overhead = (wall_s - measured_s) / measured_s if measured_s else None
     return {"measured_s": round(measured_s, 1), "wall_s": round(wall_s, 1),
-            "overhead": None if overhead is None else round(overhead, 3)}  # fmt: skip
+            "overhead": None if overhead is None else round(overhead, 3),
+            "calibration_s": round(calibration_s, 1)}  # fmt: skip

@@ -1,4 +1,4 @@
-"""The CPU model's calibration (loadlab.readiness.cpu_cost_of) against a real server on loopback.
+"""The CPU model's calibration (model/calibration.py) against a real server on loopback.
 
 In the lab the counter is the container's cgroup; here it is the server process's own CPU time
 (/proc/<pid>/stat), a real counter of the same kind, so the batching and the barrier are tried
@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from loadlab.errors import PointError
-from loadlab.stack import cgroups, readiness
+from loadlab.model import calibration
+from loadlab.stack import cgroups
 from tests.service.conftest import free_port
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -44,9 +45,9 @@ def test_each_batch_is_read_between_barriers_and_the_median_stands(serve, proces
     each request (framework and server on top), and the figure is the median batch."""
     server = serve(cpu_iterations=200_000)
     process_counter(server.process.pid)
-    cost = readiness.cpu_cost_of(server.url, "cpu/sync", "a-container", streams=3)
-    assert len(cost.batches) == readiness.BATCHES
-    assert cost.seconds == sorted(cost.batches)[readiness.BATCHES // 2]
+    cost = calibration.cpu_cost_of(server.url, "cpu/sync", "a-container", streams=3)
+    assert len(cost.batches) == calibration.BATCHES
+    assert cost.seconds == sorted(cost.batches)[calibration.BATCHES // 2]
     _, answer = server.get("/cpu/sync")
     # 6 ticks of slack over 18 requests: /proc counts whole clock ticks.
     assert cost.seconds >= answer["cpu_seconds"] - 6 / TICK / 18
@@ -55,13 +56,13 @@ def test_each_batch_is_read_between_barriers_and_the_median_stands(serve, proces
 def test_without_a_counter_the_service_s_own_figure_is_used(serve):
     """No cgroup: the median of the answers' own cpu_seconds (the loop alone), no batches."""
     server = serve(cpu_iterations=200_000)
-    cost = readiness.cpu_cost_of(server.url, "cpu/sync", None, streams=2, client_cpus={0})
+    cost = calibration.cpu_cost_of(server.url, "cpu/sync", None, streams=2, client_cpus={0})
     assert cost.batches == ()
     assert cost.seconds > 0
 
 
 def test_an_io_endpoint_has_no_cpu_cost(serve):
-    assert readiness.cpu_cost_of(serve().url, "io/async", None) is None
+    assert calibration.cpu_cost_of(serve().url, "io/async", None) is None
 
 
 def test_a_failing_stream_stops_the_others_instead_of_hanging(serve):
@@ -70,7 +71,8 @@ def test_a_failing_stream_stops_the_others_instead_of_hanging(serve):
     barrier = threading.Barrier(2, timeout=60)
     with ThreadPoolExecutor(2) as pool:
         futures = [
-            pool.submit(readiness._stream, u, "cpu/sync", barrier, None) for u in (live, dead)
+            pool.submit(calibration._stream, u, "cpu/sync", barrier, None, 1, 2)
+            for u in (live, dead)
         ]
         for future in futures:
             with pytest.raises(PointError, match="calibrating"):

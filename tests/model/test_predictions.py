@@ -6,9 +6,9 @@ import math
 from types import SimpleNamespace
 
 from loadlab.measure.stats import WindowStats
-from loadlab.model.predictions import Prediction, prediction
+from loadlab.model.calibration import CpuCost
+from loadlab.model.predictions import CPU_KEYS, Prediction, prediction
 from loadlab.plan.matrix import Point
-from loadlab.stack.readiness import CpuCost
 
 RUNTIME = {"workers": 1, "thread_limiter_tokens": 40, "work_seconds": 0.2}
 PLAN = SimpleNamespace(config=SimpleNamespace(arrivals="uniform"))
@@ -24,12 +24,14 @@ def test_a_closed_loop_prediction_holds_pool_rps_and_mean():
 
 
 def test_the_measured_cpu_cost_is_kept_in_milliseconds():
-    """A calibrated cost adds cpu_cost_ms and each batch's cost, after the model's keys."""
-    cost = CpuCost(0.0012, (0.0011, 0.0012, 0.0013))
+    """A calibrated cost adds cpu_cost_ms, each batch's cost and the concurrency it was
+    measured at, after the model's keys."""
+    cost = CpuCost(0.0012, (0.0011, 0.0012, 0.0013), 80)
     found = prediction(Point("uvicorn", "io/sync", 1.0, 80, 1), RUNTIME, None, PLAN, cost)
     stored = found.to_json()
-    assert list(stored) == ["pool", "rps", "mean_ms", "cpu_cost_ms", "cpu_cost_batches_ms"]
+    assert list(stored) == ["pool", "rps", "mean_ms", *CPU_KEYS]
     assert stored["cpu_cost_ms"] == 1.2 and stored["cpu_cost_batches_ms"] == [1.1, 1.2, 1.3]
+    assert stored["cpu_cost_streams"] == 80
     assert Prediction.from_json(stored) == found
 
 

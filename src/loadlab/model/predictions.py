@@ -20,14 +20,15 @@ from loadlab.model import closed_loop, open_loop
 from loadlab.plan.matrix import Point
 
 if TYPE_CHECKING:  # only the sweep computes predictions; results.py reads them
+    from loadlab.model.calibration import CpuCost
     from loadlab.plan.config import Plan
-    from loadlab.stack.readiness import CpuCost
 
 UNBOUNDED = "unbounded"  # an infinite pool, as run.json and summary.csv write it
 CLOSED_KEYS = ("pool", "rps", "mean_ms")
 OPEN_KEYS = ("pool", "capacity", "rps", "mean_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms",
              "p999_ms", "method")  # fmt: skip
-CPU_KEYS = ("cpu_cost_ms", "cpu_cost_batches_ms")  # written only when the cost was measured
+# Written only when the cost was measured (streams: the concurrency it was measured at).
+CPU_KEYS = ("cpu_cost_ms", "cpu_cost_batches_ms", "cpu_cost_streams")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Prediction:
     # The measured CPU cost of one request, when it was calibrated.
     cpu_cost_ms: float | None = None
     cpu_cost_batches_ms: tuple[float, ...] | None = None
+    cpu_cost_streams: int | None = None
 
     @property
     def stored_pool(self) -> float | str | None:
@@ -109,4 +111,5 @@ def _with_cost(found: Prediction, cpu_cost: CpuCost) -> Prediction:
         found,
         cpu_cost_ms=round(cpu_cost.seconds * 1000, 4),
         cpu_cost_batches_ms=tuple(round(c * 1000, 4) for c in cpu_cost.batches),
+        cpu_cost_streams=cpu_cost.streams,
     )
