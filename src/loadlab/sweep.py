@@ -187,7 +187,7 @@ class Sweep:
             self.measured_s += result.stats.duration
 
     def _run_spec(self, point: Point, out: Path, steps: tuple[offered.Step, ...]) -> LocustRun:
-        c, workers = self.plan.config, self.plan.locust_workers
+        workers = self.plan.locust_workers
         common = {"target": point.variant, "out": out, "workers": workers, "steps": steps,
                   "cpuset": place(point.cpus).locust_cpuset, "settle": self.plan.warmup,
                   "run_time": offered.longest(list(steps)) + 30}  # a safety net  # fmt: skip
@@ -202,9 +202,9 @@ class Sweep:
             users=workers,
             load="open",
             path=point.endpoint,
-            arrivals=c.arrivals,
-            max_in_flight=math.ceil(c.max_in_flight / workers),
-            keep_samples=bool(c.samples),
+            arrivals=self.plan.arrivals,
+            max_in_flight=math.ceil(self.plan.max_in_flight / workers),
+            keep_samples=self.plan.keep_samples,
             **common,
         )
 

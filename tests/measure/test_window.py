@@ -13,11 +13,11 @@ import pytest
 from loadlab.measure import record, window
 from loadlab.measure.stats import WindowStats
 from loadlab.model import predictions
+from loadlab.model.calibration import CpuCost
 from loadlab.plan.matrix import Point
 from loadlab.results import PointResult
 from loadlab.shared.offered import StepTimes
-from loadlab.stack.readiness import CpuCost
-from loadlab.stack.telemetry import Reading
+from loadlab.stack.cgroups import Reading
 
 from . import open_loop
 from .closed_loop import simulate
@@ -48,8 +48,7 @@ class Sampler:
 
 def plan() -> SimpleNamespace:
     """The settings the window reads: WARMUP 2 s, MAX_FAILURE_RATIO 0.1 %, uniform arrivals."""
-    return SimpleNamespace(warmup=2.0, config=SimpleNamespace(max_failure_ratio=0.001,
-                                                              arrivals="uniform"))  # fmt: skip
+    return SimpleNamespace(warmup=2.0, max_failure_ratio=0.001, arrivals="uniform")
 
 
 def as_stored(found: PointResult) -> dict:

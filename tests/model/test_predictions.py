@@ -11,7 +11,7 @@ from loadlab.model.predictions import CPU_KEYS, Prediction, prediction
 from loadlab.plan.matrix import Point
 
 RUNTIME = {"workers": 1, "thread_limiter_tokens": 40, "work_seconds": 0.2}
-PLAN = SimpleNamespace(config=SimpleNamespace(arrivals="uniform"))
+PLAN = SimpleNamespace(arrivals="uniform")
 OPEN_KEYS = ["pool", "capacity", "rps", "mean_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms",
              "p999_ms", "method"]  # fmt: skip
 

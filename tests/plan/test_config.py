@@ -126,7 +126,7 @@ def test_plan_json_records_what_the_profile_filled_in():
 
 
 def test_the_settings_reference_is_generated_from_the_code():
-    """docs/settings.md is what plan.reference renders from the settings (UPDATE_DOCS=1 rewrites)."""
+    """docs/settings.md is what plan.reference renders (UPDATE_DOCS=1 rewrites it)."""
     import os
     from pathlib import Path
 

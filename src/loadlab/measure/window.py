@@ -126,7 +126,7 @@ def _judge(point: Point, runtime: dict, stats: WindowStats, cut: steady.Truncati
         stats,
         users=point.users,
         settled=settled_after is not None and settled_after <= budget,
-        max_failure_ratio=plan.config.max_failure_ratio,
+        max_failure_ratio=plan.max_failure_ratio,
         shedding=bool(runtime.get("limit_concurrency")),
         ceiling_rps=pool_ceiling(point.endpoint, runtime),
         locust_cpu_share=tel.locust_share(telemetry) if tel is not None else None,

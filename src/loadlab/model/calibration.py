@@ -49,7 +49,7 @@ class CpuCost:
 
     seconds: float
     batches: tuple[float, ...]
-    streams: int = 1
+    streams: int | None = None  # None: not recorded (runs before it was)
 
 
 def streams_for(point: Point, runtime: dict) -> int:

@@ -101,7 +101,7 @@ def _open(point: Point, runtime: dict, stats: WindowStats, plan: Plan) -> Predic
     begun = stats.step_start or 0.0
     window = (stats.window_start - begun, stats.window_end - begun)
     p = open_loop.predict_open(pool, runtime.get("work_seconds"), point.rate,
-                               plan.config.arrivals, window=window)  # fmt: skip
+                               plan.arrivals, window=window)  # fmt: skip
     return Prediction(p.pool, p.rps, p.mean_ms, "open", p.capacity, p.p50_ms, p.p90_ms,
                       p.p95_ms, p.p99_ms, p.p999_ms, p.method)  # fmt: skip
 
