@@ -102,3 +102,23 @@ def test_the_summary_script_says_when_there_is_no_verdict(tmp_path):
     assert done.returncode == 0 and "stopped before the gate" in page.read_text()
     done = summary_script(tmp_path, {})
     assert done.returncode != 0 and "GITHUB_STEP_SUMMARY" in done.stderr
+
+
+TEST_WORKFLOW = ROOT / ".github" / "workflows" / "test.yml"
+
+
+def test_test_workflow_passes_actionlint():
+    """actionlint finds no problem in .github/workflows/test.yml."""
+    done = subprocess.run(
+        [actionlint(), str(TEST_WORKFLOW)], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_test_workflow_runs_make_test_on_every_push_and_pull_request():
+    """The suite runs on push and pull_request, as `make test`, the command CI runs."""
+    text = TEST_WORKFLOW.read_text()
+    assert re.search(r"^on:\n  push:\n  pull_request:", text, re.MULTILINE)
+    runs = re.findall(r"^\s+run: (.+)$", text, re.MULTILINE)
+    assert "make test" in runs
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
