@@ -29,16 +29,17 @@ export UV_NATIVE_TLS := 1
 # `up` and `serve` as an environment prefix (env_of). Infrastructure (IMAGE_TAG, BASE_IMAGE,
 # COMPOSE_PROJECT_NAME, the *_PORT variables) is still exported, builds and tests need it.
 # Every list of variables comes from the one table in code (src/loadlab/stack/variables.py),
-# read with the machine's python3: it needs nothing the lab's environments bring.
-variables = $(shell PYTHONPATH=src $(HOST_PYTHON) -m loadlab.stack.variables $(1))
-SWEEP_VARS := $(call variables,SWEEP_VARS)
-SERVICE_VARS := $(call variables,SERVICE_VARS)
-unexport $(call variables,UNEXPORTED_VARS)
-# A variable on the command line that the lab does not know is refused, with the nearest
-# known name, before anything starts: `make sweep PYTHON=3.13` would otherwise run 3.11.
+# read with the machine's python3 (it needs nothing the lab's environments bring). The same
+# call checks the command line: a variable the lab does not know is
+# refused, with the nearest known name, before anything starts (`make sweep PYTHON=3.13` would
+# otherwise run Python 3.11: the setting is PYTHONS).
 given_names := $(foreach w,$(MAKEOVERRIDES),$(firstword $(subst =, ,$(w))))
-refused := $(if $(given_names),$(shell PYTHONPATH=src $(HOST_PYTHON) -m loadlab.stack.variables check $(given_names) 2>&1))
-$(if $(refused),$(error $(refused)))
+lab_lists := $(shell PYTHONPATH=src $(HOST_PYTHON) -m loadlab.stack.variables make $(given_names) 2>&1)
+$(if $(filter-out 0,$(.SHELLSTATUS)),$(error $(lab_lists)))
+list_of = $(patsubst $(1):%,%,$(filter $(1):%,$(lab_lists)))
+SWEEP_VARS := $(call list_of,SWEEP_VARS)
+SERVICE_VARS := $(call list_of,SERVICE_VARS)
+unexport $(call list_of,UNEXPORTED_VARS)
 given = $(filter command line environment,$(origin $(1)))
 # $(call env_of,A B) -> A='1' B='2' for those of A, B that were given.
 env_of = $(strip $(foreach v,$(1),$(if $(call given,$(v)),$(v)='$($(v))')))

@@ -86,7 +86,7 @@ def test_sweep_hands_its_variables_to_loadlab_as_options():
 
 @pytest.mark.docker
 def test_make_images_with_sweep_variables_builds(tmp_path):
-    """`make images` under the README's `make sweep ... CPUS=0.5,1` builds: nothing interpolated."""
+    """`make images` under docs/method.md's `make sweep ... CPUS=0.5,1`: nothing interpolated."""
     tags = dict.fromkeys(IMAGES, "hardening-test")
     images = [image.format(tags[var]) for var, image in IMAGES.items()]
     latest = _image_ids([image.format("latest") for image in IMAGES.values()])

@@ -100,15 +100,14 @@ def lists() -> dict[str, tuple[str, ...]]:
 
 
 def main(argv: list[str]) -> int:
-    """`LIST_NAME` prints that list's words; `check NAME...` prints one line for the first
-    unknown name (and exits 2), nothing if all are known."""
-    if argv[:1] == ["check"]:
-        line = refusal(argv[1:])
-        if line:
-            print(line)
-            return 2
-        return 0
-    print(" ".join(lists()[argv[0]]))
+    """`make NAME...`: the Makefile's lists as one line of LIST:WORD words, or, when a NAME
+    given to make is unknown, only the one line refusing it (exit 2). One call per make run:
+    each costs a python3 start."""
+    line = refusal(argv[1:])
+    if line:
+        print(line)
+        return 2
+    print(" ".join(f"{name}:{word}" for name, words in lists().items() for word in words))
     return 0
 
 
