@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -97,9 +98,17 @@ def test_async_background_tasks_hold_no_limiter_token(serve):
 
 
 def test_limit_concurrency_rejects_the_excess_with_503(serve):
-    """uvicorn --limit-concurrency 2 answers some of 8 concurrent requests with 503."""
-    _, statuses = serve(limit_concurrency=2, work_seconds=ROUND).burst("/io/async", 8)
-    assert 503 in statuses and 200 in statuses
+    """uvicorn --limit-concurrency 2 serves a request already in flight and answers 7 more
+    arriving while it runs with 503."""
+    server = serve(limit_concurrency=2, work_seconds=1.0)
+    with ThreadPoolExecutor(1) as pool:
+        # In flight before the others connect: 8 connections opened at once can all find
+        # the limit reached (uvicorn counts connections too) and be shed, none served.
+        first = pool.submit(server.get, "/io/async")
+        time.sleep(0.3)
+        _, statuses = server.burst("/io/async", 7)
+        assert first.result()[0] == 200
+    assert statuses == [503] * 7
 
 
 def test_abandoned_requests_stay_in_flight_until_served(serve):
