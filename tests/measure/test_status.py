@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from loadlab.measure.stats import WindowStats
-from loadlab.measure.status import assess
+from loadlab.measure.status import (
+    MAX_LITTLE_ERROR_PCT,
+    MAX_LOCUST_CPU_SHARE,
+    MAX_SEND_LAG_MS,
+    assess,
+)
 from loadlab.measure.steady import Truncation
 
 BASE = WindowStats(requests=1000, failures=0, failure_ratio=0.0, rps=100.0,
@@ -55,3 +62,95 @@ def test_failures_and_the_pool_ceiling_outrank_unsteadiness():
     bounded = assess(replace(BASE, rps=210.0, rps_ci=(208.0, 212.0)), users=20, settled=True,
                      max_failure_ratio=0.01, ceiling_rps=200.0)  # fmt: skip
     assert bounded.status == "failed" and "exceeds the pool's ceiling" in bounded.flags[0]
+
+
+def test_fewer_users_seen_than_asked_is_harness_bound():
+    """A window in which only 19 of 20 users completed a request is harness-bound."""
+    found = judge(users_seen=19)
+    assert found.status == "harness-bound"
+    assert found.flags == ["only 19 of 20 users completed a request"]
+
+
+@pytest.mark.parametrize("error", [2.5, -2.5])
+def test_littles_law_broken_either_way_is_harness_bound(error):
+    """A Little's-law error beyond 2 %, above or below, makes the point harness-bound."""
+    found = judge(little_error_pct=error)
+    assert found.status == "harness-bound"
+    assert found.flags == [f"Little's-law error {error:+.2f} % (> 2 %)"]
+
+
+@pytest.mark.parametrize("error", [MAX_LITTLE_ERROR_PCT, -MAX_LITTLE_ERROR_PCT])
+def test_littles_law_at_exactly_the_bound_is_ok(error):
+    """A Little's-law error of exactly 2 % (either sign) is still within the rule."""
+    found = judge(little_error_pct=error)
+    assert (found.status, found.flags) == ("ok", [])
+
+
+def test_a_shedding_variant_is_not_harness_bound_for_littles_law():
+    """Shedding breaks Little's law by design (503s answered at once): no harness flag."""
+    found = assess(replace(BASE, little_error_pct=-40.0), users=20, settled=True,
+                   max_failure_ratio=0.01, shedding=True)  # fmt: skip
+    assert (found.status, found.flags) == ("ok", [])
+
+
+@pytest.mark.parametrize(
+    ("share", "status"), [(MAX_LOCUST_CPU_SHARE, "harness-bound"), (0.95, "harness-bound"),
+                          (0.89, "ok")],
+)  # fmt: skip
+def test_a_locust_worker_at_90_percent_cpu_is_harness_bound(share, status):
+    """A Locust worker at 90 % of its CPU or more makes the point harness-bound; 89 % does not."""
+    found = assess(BASE, users=20, settled=True, max_failure_ratio=0.01, locust_cpu_share=share)
+    assert found.status == status
+    if status != "ok":
+        assert found.flags == [f"a Locust worker used {share:.0%} of its CPU"]
+
+
+def test_harness_bound_outranks_unsteady_and_both_are_flagged():
+    """A Locust-bound step that also never settled is harness-bound, with both reasons."""
+    cut = Truncation(latency=0.0, throughput=0.0, turnover=None, drifting=False)
+    found = judge(settled=False, truncation=cut, warmup=None, users_seen=10)
+    assert found.status == "harness-bound"
+    assert found.flags[0] == "only 10 of 20 users completed a request"
+    assert found.flags[1].startswith("did not settle")
+
+
+OPEN = replace(BASE, users_seen=None, little_error_pct=None, rps=99.0, rps_ci=None,
+               sent_rate=100.0, offered_rate=100.0, dropped=0, lag_p99_ms=1.0)  # fmt: skip
+
+
+def judge_open(**stats):
+    return assess(replace(OPEN, **stats), users=None, settled=True, max_failure_ratio=0.01)
+
+
+def test_a_punctual_open_loop_that_kept_up_is_ok():
+    """Sends on time, none dropped, 99 of 100 sent answered a second: ok, no flags."""
+    assert (judge_open().status, judge_open().flags) == ("ok", [])
+
+
+def test_late_sends_while_the_server_kept_up_are_harness_bound():
+    """A p99 send lag above 5 ms while the server answered what was sent is harness-bound."""
+    found = judge_open(lag_p99_ms=6.5)
+    assert found.status == "harness-bound"
+    assert found.flags == ["p99 send lag 6.5 ms > 5 ms below saturation"]
+    assert judge_open(lag_p99_ms=MAX_SEND_LAG_MS).status == "ok"  # at the bound: still on time
+
+
+def test_drops_while_the_server_kept_up_are_harness_bound():
+    """Sends dropped (MAX_IN_FLIGHT) while the server kept up make the point harness-bound."""
+    found = judge_open(dropped=3)
+    assert found.status == "harness-bound"
+    assert found.flags == ["3 sends dropped (MAX_IN_FLIGHT) while the server kept up"]
+
+
+@pytest.mark.parametrize("late", [{"lag_p99_ms": 40.0}, {"dropped": 120}])
+def test_an_overloaded_open_loop_is_not_harness_bound_for_lag_or_drops(late):
+    """When completions fall 4 % short of sends the server was the limit: lag and drops are
+    its overload, not the harness's, and the point stays ok."""
+    assert judge_open(rps=96.0, **late).status == "ok"
+    assert judge_open(rps=97.5, **late).status == "harness-bound"  # within 3 %: kept up
+
+
+def test_the_open_loop_ignores_the_locust_cpu_share():
+    """An open-loop worker spins before each send, so its CPU share flags nothing."""
+    found = assess(OPEN, users=None, settled=True, max_failure_ratio=0.01, locust_cpu_share=1.0)
+    assert (found.status, found.flags) == ("ok", [])
