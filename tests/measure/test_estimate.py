@@ -1,4 +1,5 @@
-"""Window estimators on synthetic closed-loop traces whose true rates are known."""
+"""Window estimators on synthetic closed-loop traces and open-loop slices whose true values
+are known."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ from loadlab.measure.estimate import (
     closed_loop,
     confidence_interval,
     lag1,
+    open_loop,
     t_quantile,
     throughput,
 )
+from loadlab.measure.record import Slice
 from loadlab.measure.samples import Sample
+from loadlab.shared import histograms
 
 from .closed_loop import simulate
 
@@ -122,3 +126,45 @@ def test_long_variable_cycles_are_not_favoured_short():
     trace = simulate(50, 1000, 2.0, jitter=0.9, gap=0.0, seconds=400, seed=3)
     found = [closed_loop(trace, T0 + 20 + 5 * i, T0 + 25 + 5 * i, 50).rps for i in range(70)]
     assert fmean(found) == pytest.approx(25, rel=0.02)
+
+
+def open_slices(count: int = 10, workers: int = 2) -> list[Slice]:
+    """``count`` one-second slices of ``workers`` workers, each worker sending 52 and dropping 3
+    a second, 50 answered (40-59.6 ms from the actual send, sent 30 ms late) and 1 failed."""
+    slices = []
+    for i in range(count):
+        found = Slice(start=T0 + i)
+        for _ in range(workers):
+            found.counts.update(sent=52, dropped=3, ok=50, failed=1)
+            hists = {name: histograms.make() for name in ("corrected", "uncorrected", "lag")}
+            for j in range(50):
+                served = 0.040 + 0.0004 * j
+                histograms.record(hists["uncorrected"], served)
+                histograms.record(hists["corrected"], served + 0.030)
+                histograms.record(hists["lag"], 0.030)
+            for name, hist in hists.items():
+                found.encoded[name].append(histograms.encode(hist))
+        slices.append(found)
+    return slices
+
+
+def test_open_loop_latency_counts_from_the_intended_send():
+    """Sends 30 ms late: the latency from the intended time is the served time plus 30 ms,
+    the uncorrected one the served time alone (mean 49.8 ms), and the lag reads 30 ms."""
+    stats = open_loop(open_slices(), 1.0, 110.0, {"HTTPError: 503": 20})
+    assert stats.mean_uncorrected_ms == pytest.approx(49.8, rel=1e-3)
+    assert stats.mean_ms == pytest.approx(79.8, rel=1e-3)
+    assert stats.mean_ms - stats.mean_uncorrected_ms == pytest.approx(30.0, abs=0.1)
+    assert stats.p50_ms > stats.p50_uncorrected_ms and stats.p99_ms > stats.p99_uncorrected_ms
+    assert stats.lag_p99_ms == pytest.approx(30.0, rel=1e-3)
+
+
+def test_open_loop_counts_drops_sends_and_answers():
+    """Over 10 slices of 2 workers: 60 dropped, 104 sent and 100 answered a second, 20 failed."""
+    stats = open_loop(open_slices(), 1.0, 110.0, {"HTTPError: 503": 20})
+    assert stats.dropped == 60
+    assert (stats.sent_rate, stats.rps, stats.offered_rate) == (104.0, 100.0, 110.0)
+    assert (stats.requests, stats.failures) == (1020, 20)
+    assert stats.failure_ratio == pytest.approx(20 / 1020, abs=1e-6)
+    assert (stats.window_start, stats.window_end, stats.duration) == (T0, T0 + 10, 10.0)
+    assert stats.batches == 10 and stats.rps_ci == (100.0, 100.0)
