@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from target import runtime
-from target.settings import auto_workers
+from target.settings import Settings, auto_workers
 from target.work import expected_burn
 
+CGROUPS = Path(__file__).resolve().parents[1] / "stack" / "fixtures" / "cgroup"
+
+
+def recorded(tree: str, prefix: str) -> Path:
+    """The one recorded container cgroup under ``tree`` whose name starts with ``prefix``."""
+    (found,) = (CGROUPS / tree).glob(f"{prefix}*")
+    return found
+
+
+V1_THROTTLED = recorded("v1/cpu/docker", "ced7f04a")  # docker run --cpus 0.5
+V1_UNLIMITED = recorded("v1/cpu/docker", "157b07c1")  # no --cpus
+V2_THROTTLED = recorded("v2/system.slice", "docker-4d9a3c0f")  # cpu.max 50000 100000
+V2_NO_CPU = recorded("v2/docker", "e8b1f70c")  # only the pids controller delegated
 IO = ["async", "sync", "threadpool", "executor-default", "executor-custom", "blocking-in-async"]
 CPU = ["sync", "async", "process"]
 
@@ -79,7 +94,7 @@ def test_runtime_reports_the_configured_values(server):
     else:
         assert "process_cpu_count" not in info  # absent means unknown
     assert info["affinity"] == len(os.sched_getaffinity(0))
-    assert info["cpu_quota"] == runtime.cpu_quota()
+    assert "cpu_quota" in info  # its value: test_the_cpu_quota_is_read_from_the_cgroup_files
     assert info["python"] == sys.version.split()[0]
     assert info["pid"] != os.getpid() and info["active_threads"] >= 1
     for package in ("fastapi", "starlette", "anyio", "uvicorn", "gunicorn"):
@@ -126,3 +141,37 @@ def test_auto_workers_are_resolved_by_the_launcher(serve):
     info = serve(workers="auto").runtime()
     expected = auto_workers("uvicorn", os.cpu_count() or 1)
     assert (info["workers_setting"], info["workers"]) == ("auto", expected)
+
+
+def container_view(tmp_path: Path, mount: str, recorded: Path) -> Path:
+    """A /sys/fs/cgroup as a v1 container sees it: its own cgroup mounted at ``mount``."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / mount).symlink_to(recorded, target_is_directory=True)
+    return tmp_path
+
+
+@pytest.mark.parametrize("mount", ["cpu", "cpu,cpuacct"])
+def test_the_cpu_quota_is_read_from_the_cgroup_files(tmp_path, mount):
+    """The recorded --cpus 0.5 container (v1: 50000 of 100000 us; v2: cpu.max) has 0.5 CPUs."""
+    assert runtime.cpu_quota(container_view(tmp_path, mount, V1_THROTTLED)) == 0.5
+    assert runtime.cpu_quota(V2_THROTTLED) == 0.5
+
+
+def test_no_cpu_quota_is_none(tmp_path):
+    """Quota -1 (v1), cpu.max "max" (v2) and a v2 tree without the cpu controller: None."""
+    assert runtime.cpu_quota(container_view(tmp_path / "v1", "cpu", V1_UNLIMITED)) is None
+    assert runtime.cpu_quota(V2_NO_CPU) is None
+    (tmp_path / "v2").mkdir()
+    (tmp_path / "v2" / "cpu.max").write_text("max 100000\n")
+    assert runtime.cpu_quota(tmp_path / "v2") is None
+
+
+def test_runtime_reports_the_quota_of_its_own_cgroup(monkeypatch):
+    """/runtime's cpu_quota is what its cgroup files say (here the recorded 0.5-CPU tree)."""
+    monkeypatch.setattr(runtime.cpu_quota, "__defaults__", (V2_THROTTLED,))
+
+    async def document() -> dict:
+        return runtime.snapshot(Settings(), custom_executor_workers=1, process_workers=0,
+                                in_flight=0)  # fmt: skip
+
+    assert asyncio.run(document())["cpu_quota"] == 0.5
