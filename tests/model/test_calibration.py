@@ -7,7 +7,9 @@ without a container."""
 from __future__ import annotations
 
 import os
+import statistics
 import threading
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -53,12 +55,24 @@ def test_each_batch_is_read_between_barriers_and_the_median_stands(serve, proces
     assert cost.seconds >= answer["cpu_seconds"] - 6 / TICK / 18
 
 
-def test_without_a_counter_the_service_s_own_figure_is_used(serve):
-    """No cgroup: the median of the answers' own cpu_seconds (the loop alone), no batches."""
+def test_without_a_counter_the_service_s_own_figure_is_used(serve, monkeypatch):
+    """No cgroup: exactly the median of the counted answers' own cpu_seconds (the warm-up's
+    left out), and no batches."""
     server = serve(cpu_iterations=200_000)
+    per_stream: dict[int, list[float]] = defaultdict(list)
+    check = calibration.checked
+
+    def recording(endpoint: str, answer: dict) -> dict:
+        per_stream[threading.get_ident()].append(answer["cpu_seconds"])
+        return check(endpoint, answer)
+
+    monkeypatch.setattr(calibration, "checked", recording)
     cost = calibration.cpu_cost_of(server.url, "cpu/sync", None, streams=2, client_cpus={0})
-    assert cost.batches == ()
-    assert cost.seconds > 0
+    warm, per_batch = calibration.sizes(2)
+    assert sorted(map(len, per_stream.values())) == [warm + calibration.BATCHES * per_batch] * 2
+    counted = [seconds for answers in per_stream.values() for seconds in answers[warm:]]
+    assert cost.seconds == statistics.median(counted)
+    assert cost.batches == () and cost.streams == 2
 
 
 def test_an_io_endpoint_has_no_cpu_cost(serve):
