@@ -2,22 +2,39 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from loadlab.measure.stats import WindowStats
+from loadlab.stack import lock
+
+CHECKOUT = Path(__file__).resolve().parents[1]
 
 
-def loadlab(*args: str, cwd) -> subprocess.CompletedProcess[str]:
+def loadlab(*args: str, cwd, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "loadlab", *args],
         capture_output=True,
         text=True,
         cwd=cwd,
+        env=env,
         timeout=60,
     )
+
+
+def checkout_of_its_own(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """This checkout's code copied under ``tmp_path``, and the environment that runs it: the
+    lock is per checkout (compose.ROOT), so the test neither meets nor blocks a real lab."""
+    root = tmp_path / "checkout"
+    for part in ("src", "services"):
+        shutil.copytree(CHECKOUT / part, root / part, ignore=shutil.ignore_patterns("__pycache__"))
+    path = os.pathsep.join(str(root / part) for part in ("src", "services"))
+    return root, {**os.environ, "PYTHONPATH": path}
 
 
 @pytest.mark.parametrize(
@@ -65,3 +82,19 @@ def test_a_plan_past_the_measured_harness_ceiling_is_warned_about(tmp_path):
     plan = resolve(SweepConfig.from_strings({"out": str(tmp_path), "users": "10,120"}), [0, 1])
     (warning,) = ceiling_warnings(plan)
     assert "300 requests/s" in warning and "bench-1" in warning and "at 120" in warning
+
+
+def test_a_second_lab_in_the_checkout_is_refused_until_the_first_ends(tmp_path):
+    """While a run holds the checkout's lock, even a dry run exits 2 with one `error:` line
+    naming that run; once it is released the same dry run exits 0."""
+    root, env = checkout_of_its_own(tmp_path)
+    dry_run = ("sweep", "--dry-run", "--profile", "smoke")
+    with lock.hold(root, "sweep reports/held-by-the-test"):
+        refused = loadlab(*dry_run, cwd=tmp_path, env=env)
+    assert refused.returncode == 2
+    assert refused.stderr.count("\n") == 1
+    assert refused.stderr.startswith("error: another lab is running in this checkout: ")
+    assert f"sweep reports/held-by-the-test (pid {os.getpid()}, started " in refused.stderr
+    assert refused.stdout == ""  # the plan is not printed under another run's lock
+    released = loadlab(*dry_run, cwd=tmp_path, env=env)
+    assert released.returncode == 0 and "4 points" in released.stdout
