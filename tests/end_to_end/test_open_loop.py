@@ -33,11 +33,22 @@ def test_below_capacity_the_throughput_is_the_offered_rate(open_run):
         assert stats["dropped"] == 0
 
 
+# A virtual CPU that its host stalls for ~10 ms moves one window's p99 send lag past the
+# 5 ms rule (seen once in six runs here on 2026-12-01: 9.4 ms, against 0.25-0.29 ms in the
+# others); the lab then marks the point harness-bound, as it must. The median send stays
+# punctual through such a stall, and a harness that is really late moves it too.
+PUNCTUAL_P50_MS = 1.0
+
+
 def test_sends_leave_on_time_below_capacity(open_run):
-    """The send-lag check passes where the server keeps up: the harness is not the limit."""
+    """Where the server keeps up the harness is not the limit: the point is ok, or at worst
+    flagged for a p99 send lag alone while its median send left on time."""
     for rate in (100.0, 150.0):
         point = open_run[rate]
-        assert point["status"] == "ok", point["flags"]
+        if point["status"] != "ok":
+            assert point["status"] == "harness-bound", point["flags"]
+            assert all("send lag" in flag for flag in point["flags"]), point["flags"]
+        assert point["stats"]["lag_p50_ms"] < PUNCTUAL_P50_MS, point["stats"]
 
 
 def test_above_capacity_the_backlog_grows_and_latency_climbs(open_run):
