@@ -34,6 +34,8 @@ FILE_NAME = "target.toml"
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 MIX = "mix"  # ENDPOINTS=mix: the weighted mix of the selected endpoints, one series
 RESERVED_PREFIX = "/_lab/"  # the probe's paths; no endpoint of the app may use them
+RUNTIME = RESERVED_PREFIX + "runtime"  # the probe's runtime document (loadlab.probe)
+LAG = RESERVED_PREFIX + "lag"  # its event-loop lag over a time range
 ROOT = Path(__file__).resolve().parents[3]
 DEMO_FILE = ROOT / "services" / "target" / FILE_NAME
 PYPROJECT = ROOT / "pyproject.toml"  # its [dependency-groups] are what `wheels` may name
@@ -187,7 +189,7 @@ def _read(file: Path) -> dict[str, Any]:
 
 def _key(name: str) -> str:
     """A key as a message shows it: quoted when TOML needed quotes for it."""
-    return name if re.fullmatch(r"[\w.-]+", name) else repr(name)
+    return name if re.fullmatch(r"\w[\w.-]*", name) else repr(name)
 
 
 def _known(table: dict, keys: tuple[str, ...], prefix: str, of: str, where: _Where) -> None:
@@ -239,14 +241,17 @@ def _name(value: Any, where: _Where) -> str:
         return slug
     name = _string(value, "name", where)
     if not name or _slug(name) != name:
-        where.fail("name", f"must be a slug (a-z, 0-9 and '-' inside), got {name!r}")
+        hint = f"; e.g. {_slug(name)!r}" if _slug(name) else ""
+        where.fail("name", f"must be a slug (a-z, 0-9 and '-' inside), got {name!r}{hint}")
     return name
 
 
 def _image_or_build(raw: dict, where: _Where) -> tuple[str | None, Path | None]:
     given = [k for k in ("image", "build") if k in raw]
     if len(given) != 1:
-        where.fail("image", f"and build: give exactly one, got {' and '.join(given) or 'neither'}")
+        where.fail(
+            "image", f"or build: exactly one is required, got {' and '.join(given) or 'neither'}"
+        )
     if "image" in raw:
         image = _string(raw["image"], "image", where)
         if not IMAGE.fullmatch(image):
