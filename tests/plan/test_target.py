@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 import urllib.error
 import urllib.request
@@ -220,7 +221,7 @@ BAD = [
         "must be a string",
     ),
     ("debian-type", doc('debian_images = ["x"]'), "debian_images", "must be a table"),
-    ("debian-tag", doc(tail='[debian_images]\n".x" = ["curl"]'), "debian_images.'.x'", "image tag"),
+    ("debian-tag", doc(tail='[debian_images]\n"a b" = ["curl"]'), "debian_images.'a b'", "image"),
     ("debian-empty", doc(tail="[debian_images]\npy = []"), "debian_images.py", "non-empty list"),
     (
         "debian-package",
@@ -228,6 +229,7 @@ BAD = [
         "debian_images.py[0]",
         "a Debian package name, got 'Curl'",
     ),
+    ("debian-short", doc(tail='[debian_images]\npy = ["a"]'), "debian_images.py[0]", "'a'"),
     ("debian-item", doc(tail="[debian_images]\npy = [1]"), "debian_images.py[0]", "a string"),
     ("demo", doc('demo = "yes"'), "demo", "must be true or false, got 'yes'"),
     ("name-override", doc('name = "My App"'), "name", "got 'My App'; e.g. 'my-app'"),
@@ -335,7 +337,8 @@ def test_every_key_given(tmp_path):
         + ep(name='"x/y.z_1"', path='"/items?limit=5"', method='"OPTIONS"'),
         tail='[env]\nS = "x"\nI = 3\nF = 0.5\nB = true\n'
         '[knobs]\nK = [1, 2.5, "x", false, 1e-7, 100000.0]\n'
-        '[debian_images]\n"py3.13" = ["python3.13", "libpq5", "g++"]',
+        '[debian_images]\n"py3.13" = ["python3.13", "libpq5", "g++"]\n'
+        '"lab/pg:bookworm" = ["postgresql"]',
         image='build = "ctx"',
     )
     where = folder(tmp_path, text)
@@ -354,7 +357,27 @@ def test_every_key_given(tmp_path):
     assert t.endpoint("x/y.z_1").method == "OPTIONS"
     assert t.env == (("S", "x"), ("I", "3"), ("F", "0.5"), ("B", "1"))
     assert t.knobs == (("K", ("1", "2.5", "x", "0", "1e-07", "100000")),)
-    assert t.debian_images == (("py3.13", ("python3.13", "libpq5", "g++")),)
+    assert t.debian_images == (
+        ("py3.13", ("python3.13", "libpq5", "g++")),
+        ("lab/pg:bookworm", ("postgresql",)),
+    )
+
+
+def test_the_docs_example_is_a_good_file(tmp_path):
+    """docs/target-file.md's example loads as it says: its build context, Compose file,
+    endpoints, env and knobs."""
+    page = (Path(__file__).resolve().parents[2] / "docs" / "target-file.md").read_text()
+    [example] = re.findall(r"^## An example\n.*?^```\n(.*?)^```", page, flags=re.M | re.S)
+    where = folder(tmp_path, example, name="shop")
+    (where / "Dockerfile").write_text("FROM scratch\n")
+    (where / "db.yaml").write_text("services: {}\n")
+    t = load(where)
+    assert (t.name, t.build, t.compose, t.services) == ("shop", where, where / "db.yaml", ("db",))
+    assert [(e.name, e.method, e.weight) for e in t.endpoints] == [
+        ("list", "GET", 4),
+        ("order", "POST", 1),
+    ]
+    assert dict(t.env)["DEBUG"] == "0" and t.knobs == (("POOL_SIZE", ("5", "20")),)
 
 
 def test_an_image_may_name_a_registry():

@@ -107,8 +107,8 @@ MAX_WEIGHT = 1000
 ENDPOINT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
 VARIABLE = re.compile(r"[A-Z_][A-Z0-9_]*")
 IMAGE = re.compile(r"[^\s:]+(?::[^\s:]+)*")  # "name" or "name:tag", a registry's port allowed
-IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")  # Docker's rule for a tag
-DEBIAN_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]*")  # Debian policy's rule for a name
+# Debian policy's rule for a name (two characters at least), as scripts/debian-image.sh checks it.
+DEBIAN_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+")
 SERVICE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")  # Compose's rule for a service name
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP token (RFC 9110)
 
@@ -472,8 +472,8 @@ def _debian_images(value: Any, where: _Where) -> tuple[tuple[str, tuple[str, ...
     images = []
     for tag, packages in _table(value, "debian_images", where).items():
         key = f"debian_images.{_key(tag)}"
-        if not IMAGE_TAG.fullmatch(tag):
-            where.fail(key, "must be an image tag (letters, digits, '_', '.', '-')")
+        if not IMAGE.fullmatch(tag):  # the image to build, e.g. "loadlab/postgres:bookworm"
+            where.fail(key, "must be an image, 'name:tag' or 'name', without spaces")
         if not isinstance(packages, list) or not packages:
             where.fail(key, f"must be a non-empty list of Debian package names, got {packages!r}")
         for i, package in enumerate(packages):
