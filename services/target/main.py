@@ -19,8 +19,8 @@ from typing import Annotated
 from anyio import to_thread
 from fastapi import BackgroundTasks, FastAPI, Query, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Receive, Scope, Send
 
+from loadlab.probe.wrap import InFlight
 from loadlab.shared.service import ITERATIONS, SLEEP
 
 from . import runtime
@@ -42,7 +42,9 @@ Iterations = Annotated[
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     if settings.thread_limit is not None:
-        # The limiter is per event loop, so it must be set on the loop that serves requests.
+        # The probe sets the same tokens from the same THREAD_LIMIT before this runs; this is
+        # for the demo served bare (make serve: uvicorn target.main:app). The limiter is per
+        # event loop, so it must be set on the loop that serves requests.
         to_thread.current_default_thread_limiter().total_tokens = settings.thread_limit
     app.state.executor = ThreadPoolExecutor(settings.executor_workers, thread_name_prefix="custom")
     # spawn, not fork: forking a process that already runs an event loop and threads is unsafe.
@@ -54,27 +56,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         app.state.executor.shutdown(wait=False, cancel_futures=True)
         app.state.processes.shutdown(wait=False, cancel_futures=True)
-
-
-class InFlight:
-    """Counts requests still being served, including ones whose client already gave up.
-
-    A load test that stops mid-queue leaves abandoned work behind (uvicorn does not cancel a
-    handler when its client disconnects); the lab waits for this to reach zero between points.
-    """
-
-    def __init__(self, app: ASGIApp, counter: list[int]) -> None:
-        self.app = app
-        self.counter = counter
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        self.counter[0] += 1
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.counter[0] -= 1
 
 
 def _settings(request: Request) -> Settings:
@@ -184,19 +165,33 @@ def _add_meta_routes(app: FastAPI) -> None:
 
     @app.get("/runtime")
     async def runtime_info(request: Request) -> dict:
-        settings = _settings(request)
         return runtime.snapshot(
-            settings,
-            custom_executor_workers=request.app.state.executor._max_workers,
-            process_workers=settings.process_workers,
+            _settings(request),
+            **_pool_sizes(request.app),
             in_flight=request.app.state.in_flight[0] - 1,  # not counting this request
         )
+
+
+def _pool_sizes(app: FastAPI) -> dict[str, int | None]:
+    """The demo's own pools as made (None before the lifespan has made them)."""
+    executor = getattr(app.state, "executor", None)
+    processes = getattr(app.state, "processes", None)
+    return {
+        "custom_executor_workers": getattr(executor, "_max_workers", None),
+        "process_workers": getattr(processes, "_max_workers", None),
+    }
+
+
+def _lab_facts(app: FastAPI) -> dict:
+    """What the probe adds to /_lab/runtime for the demo (its defaults and its own pools)."""
+    return runtime.demo_facts(app.state.settings, **_pool_sizes(app))
 
 
 def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="fastapi-concurrency-lab target", lifespan=lifespan)
     app.state.settings = settings
     app.state.in_flight = [0]  # one cell shared with the middleware; the loop is one thread
+    app.state.lab_facts = lambda: _lab_facts(app)
     app.add_middleware(InFlight, counter=app.state.in_flight)
     _add_io_routes(app)
     _add_cpu_routes(app)

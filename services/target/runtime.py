@@ -1,134 +1,59 @@
-"""What this process actually runs with: the facts /runtime reports.
+"""The demo's /runtime: the probe's facts of this process, plus the demo's own.
 
-The lab never trusts the configuration it asked for; it reads these back from inside the
-container, so a CPU limit that did not take effect is caught before anything is measured.
+The generic facts (CPUs, quota, pools, versions) are the probe's (loadlab.probe.runtime), so
+the demo's /runtime and any app's /_lab/runtime are read the same way; they are re-exported
+here for the demo's tests. The demo adds what only it has: its defaults and its own pools.
 """
 
 from __future__ import annotations
 
-import asyncio
-import gc
-import os
-import sys
-import threading
-import time
-from concurrent.futures import Executor, ThreadPoolExecutor
-from importlib import metadata
-from pathlib import Path
-
-from anyio import to_thread
+from loadlab.probe.runtime import (
+    PACKAGES,
+    cpu_quota,
+    default_executor,
+    event_loop_name,
+    process_cpu_count,
+    server_name,
+    versions,
+)
+from loadlab.probe.runtime import snapshot as process_facts
 
 from .settings import Settings
 
-PACKAGES = (
-    "fastapi",
-    "starlette",
-    "anyio",
-    "uvicorn",
-    "gunicorn",
-    "uvicorn-worker",
-    "uvloop",
-    "httptools",
-)
-CGROUP_ROOT = Path("/sys/fs/cgroup")
+__all__ = [
+    "PACKAGES",
+    "cpu_quota",
+    "default_executor",
+    "demo_facts",
+    "event_loop_name",
+    "process_cpu_count",
+    "server_name",
+    "snapshot",
+    "versions",
+]
 
 
-def cpu_quota(root: Path = CGROUP_ROOT) -> float | None:
-    """Effective CPUs granted by the cgroup CPU quota (v2 or v1); None when unlimited or unknown."""
-    v2 = root / "cpu.max"
-    if v2.is_file():
-        quota, _, period = v2.read_text().strip().partition(" ")
-        if quota == "max":
-            return None
-        return int(quota) / int(period or 100_000)
-    for v1 in (root / "cpu,cpuacct", root / "cpu"):
-        quota_file = v1 / "cpu.cfs_quota_us"
-        if quota_file.is_file():
-            quota_us = int(quota_file.read_text())
-            if quota_us <= 0:
-                return None
-            return quota_us / int((v1 / "cpu.cfs_period_us").read_text())
-    return None
-
-
-def default_executor(loop: asyncio.AbstractEventLoop) -> tuple[int | None, str]:
-    """Threads of ``loop``'s default executor, and "read" or "computed" for where that came from."""
-    # asyncio's loops keep it in a Python attribute; uvloop's Loop in a C field Python cannot
-    # name, but the loop reports it to the garbage collector like any object it holds.
-    executor = getattr(loop, "_default_executor", None) or next(
-        (r for r in gc.get_referents(loop) if isinstance(r, Executor)), None
-    )
-    if executor is not None:
-        return getattr(executor, "_max_workers", None), "read"
-    # Not made yet: the first run_in_executor(None, ...) makes it, in asyncio and in uvloop
-    # alike (uvloop/loop.pyx: cc_ThreadPoolExecutor(thread_name_prefix='uvloop'), i.e.
-    # concurrent.futures.ThreadPoolExecutor without max_workers). One built here sizes itself
-    # by the same interpreter rule (3.13 counts os.process_cpu_count(), 3.11 os.cpu_count())
-    # and starts no thread until something is submitted.
-    probe = ThreadPoolExecutor()
-    try:
-        return probe._max_workers, "computed"
-    finally:
-        probe.shutdown(wait=False)
-
-
-def process_cpu_count() -> dict[str, int | None]:
-    """os.process_cpu_count() (3.13+: the CPUs this process may run on), absent before 3.13."""
-    count = getattr(os, "process_cpu_count", None)
-    return {} if count is None else {"process_cpu_count": count()}
-
-
-def server_name() -> str:
-    """Which server imported us: gunicorn's workers also import uvicorn, so test gunicorn first."""
-    return "gunicorn" if "gunicorn" in sys.modules else "uvicorn"
-
-
-def versions() -> dict[str, str | None]:
-    found: dict[str, str | None] = {}
-    for name in PACKAGES:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = None
-    return found
-
-
-def event_loop_name() -> str:
-    loop = asyncio.get_running_loop()
-    return f"{type(loop).__module__}.{type(loop).__qualname__}"
-
-
-def snapshot(
-    settings: Settings, *, custom_executor_workers: int, process_workers: int, in_flight: int
+def demo_facts(
+    settings: Settings, *, custom_executor_workers: int | None, process_workers: int | None
 ) -> dict:
-    """The /runtime document; must be called on the event loop (the limiter is per loop)."""
-    limiter = to_thread.current_default_thread_limiter()
-    default_workers, default_source = default_executor(asyncio.get_running_loop())
+    """What the demo adds to the probe's document (its state.lab_facts); the pools' sizes as
+    read from the pools (None before the lifespan has made them)."""
     return {
-        "pid": os.getpid(),
-        "server": server_name(),
-        "workers_setting": settings.workers,
-        "workers": settings.worker_count(),
-        "limit_concurrency": settings.limit_concurrency,
-        "python": sys.version.split()[0],
-        "implementation": sys.implementation.name,
-        "versions": versions(),
-        "event_loop": event_loop_name(),
-        "cpu_count": os.cpu_count(),
-        **process_cpu_count(),
-        "affinity": len(os.sched_getaffinity(0)),
-        "cpu_quota": cpu_quota(),
-        # This worker's own CPU time (not its siblings', not the process pool's children'):
-        # two readings around a window give the CPU a request really cost here.
-        "process_cpu_seconds": time.process_time(),
-        "thread_limiter_tokens": limiter.total_tokens,
-        "thread_limiter_in_use": limiter.borrowed_tokens,
-        "default_executor_workers": default_workers,
-        "default_executor_source": default_source,
         "custom_executor_workers": custom_executor_workers,
         "process_workers": process_workers,
-        "active_threads": threading.active_count(),
-        "requests_in_flight": in_flight,
+        "limit_concurrency": settings.limit_concurrency,
         "work_seconds": settings.work_seconds,
         "cpu_iterations": settings.cpu_iterations,
     }
+
+
+def snapshot(
+    settings: Settings,
+    *,
+    custom_executor_workers: int | None,
+    process_workers: int | None,
+    in_flight: int,
+) -> dict:
+    """The /runtime document; must be called on the event loop (the limiter is per loop)."""
+    pools = {"custom_executor_workers": custom_executor_workers, "process_workers": process_workers}
+    return {**process_facts(settings, in_flight=in_flight), **demo_facts(settings, **pools)}

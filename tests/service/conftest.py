@@ -1,4 +1,5 @@
-"""A real server on loopback, started the way the image starts it (python -m target.serve)."""
+"""A real server on loopback, started the way the image starts it: the probe serving the demo
+(python3 -m loadlab.probe with LAB_APP=target.main:app)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ def service_env(**settings: object) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _SETTING_NAMES}
     # The service imports the lab's shared settings table, as in its image.
     env["PYTHONPATH"] = f"{SERVICES}{os.pathsep}{ROOT / 'src'}"
+    env["LAB_APP"] = "target.main:app"
     env.update({k.upper(): str(v) for k, v in settings.items()})
     return env
 
@@ -47,6 +49,7 @@ _SETTING_NAMES = {
     "LIMIT_CONCURRENCY",
     "HOST",
     "PORT",
+    "LAB_APP",
 }
 
 
@@ -86,7 +89,7 @@ def start_server(**settings: object) -> Server:
     port = free_port()
     env = service_env(host="127.0.0.1", port=port, **settings)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "target.serve"],
+        [sys.executable, "-m", "loadlab.probe"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

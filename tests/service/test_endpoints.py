@@ -137,7 +137,7 @@ def test_process_cpu_seconds_count_a_cpu_request(server):
 
 
 def test_auto_workers_are_resolved_by_the_launcher(serve):
-    """WORKERS=auto through python -m target.serve runs uvicorn's recipe, and /runtime says both."""
+    """WORKERS=auto through the probe runs uvicorn's recipe, and /runtime says both."""
     info = serve(workers="auto").runtime()
     expected = auto_workers("uvicorn", os.cpu_count() or 1)
     assert (info["workers_setting"], info["workers"]) == ("auto", expected)

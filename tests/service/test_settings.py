@@ -126,10 +126,16 @@ def test_limit_concurrency_is_refused_with_gunicorn():
 
 
 @pytest.mark.parametrize(
-    "argv", [["-m", "target.serve"], ["-m", "uvicorn", "target.main:app", "--port", "0"]]
+    "argv",
+    [
+        ["-m", "loadlab.probe"],
+        ["-m", "target.serve"],
+        ["-m", "uvicorn", "target.main:app", "--port", "0"],
+    ],
 )
 def test_bad_environment_fails_start_up_with_one_line(argv):
-    """Both the launcher and plain uvicorn stop at start-up with one line naming the variable."""
+    """The probe, the demo's old launcher and plain uvicorn all stop at start-up with one line
+    naming the variable."""
     env = service_env(thread_limit="-4")
     done = subprocess.run(
         [sys.executable, *argv], env=env, capture_output=True, text=True, timeout=30
@@ -164,10 +170,11 @@ def test_bad_environment_fails_start_up_with_one_line(argv):
     ],
 )
 def test_out_of_range_environment_is_refused_in_one_line(name, value, line):
-    """The launcher refuses a value past its bound with exit 2 and one line naming it."""
+    """The probe refuses a value past its bound (its own, or one the demo reads at import)
+    with exit 2 and one line naming it."""
     env = service_env(**{name: value})
     done = subprocess.run(
-        [sys.executable, "-m", "target.serve"], env=env, capture_output=True, text=True, timeout=30
+        [sys.executable, "-m", "loadlab.probe"], env=env, capture_output=True, text=True, timeout=30
     )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [line]
