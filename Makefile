@@ -121,6 +121,12 @@ sweep: venv ## the main job: sweep variants x endpoints x CPU limits x users, wr
 	@$(MAKE) images $(py313_images)
 	$(PY) -m loadlab sweep $(sweep_args)
 
+.PHONY: verify
+verify: venv ## a target's endpoints answered once as its file says, nothing measured: make verify TARGET=dir
+	@$(PY) -m loadlab verify --dry-run $(sweep_args)
+	@$(MAKE) images
+	$(PY) -m loadlab verify $(sweep_args)
+
 .PHONY: report
 report: venv ## re-render summary.csv and index.html of a run: make report RUN=reports/<run-id>
 	$(PY) -m loadlab report $${RUN:-reports/latest}

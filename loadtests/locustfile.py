@@ -1,16 +1,17 @@
-"""The lab's load: a closed-loop Locust user class per endpoint, and one open-loop class.
+"""The lab's load: a closed-loop Locust user class and an open-loop one, for any target.
 
-Pick a class by name on the command line (``locust -f locustfile.py IoSync``); ``--list``
-shows them all. Users wait for each answer and ask again at once (no think time), which is
-the closed loop the lab's model assumes: throughput = min(users, pool) / service time.
+What they send comes from $LAB_REQUESTS (loadlab.shared.traffic): the endpoints of the target
+file the driver measures, one of them or a weighted mix. ``Target`` users wait for each answer
+and ask again at once (no think time), which is the closed loop the lab's model assumes:
+throughput = min(users, pool) / service time.
 
 With $LAB_STEPS set (``10x14,40x14``: users x seconds), the master steps the user count
 through one run (a load shape) and records when each step really began (steps.json), so the
 driver measures several user counts for the price of one Locust start.
 
 With $LAB_LOAD=open the class is ``OpenLoop``: one user per worker sends its share of each
-step's rate (steps are requests a second x seconds) at intended times (loadlab.shared.arrivals)
-to $LAB_PATH, never waiting for answers, with at most $LAB_MAX_IN_FLIGHT requests in flight (a
+step's rate (steps are requests a second x seconds) at intended times (loadlab.shared.arrivals),
+never waiting for answers, with at most $LAB_MAX_IN_FLIGHT requests in flight (a
 send beyond that is counted as dropped, not delayed). It records, per interval of
 offered.INTERVAL seconds (one), HdrHistograms of the latency from the intended send time (what
 a user of the service sees), from the actual send (what the server took) and of the send lag
@@ -20,7 +21,7 @@ $LAB_SAMPLES=1).
 Besides Locust's own CSV and HTML reports, every closed-loop worker writes its raw samples (one
 row per request: the user that sent it, start and end time, response time, outcome) to
 $LAB_SAMPLES_DIR when the test stops; the driver computes its statistics from those. The
-endpoint table and the step format come from the driver's own modules (loadlab.shared.endpoints,
+request format and the step format come from the driver's own modules (loadlab.shared.traffic,
 loadlab.shared.offered), copied into the image, so the two sides cannot disagree.
 """
 
@@ -39,8 +40,7 @@ import gevent
 from locust import FastHttpUser, LoadTestShape, constant, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
-from loadlab.shared import arrivals, histograms, offered
-from loadlab.shared.endpoints import ENDPOINTS
+from loadlab.shared import arrivals, histograms, offered, traffic
 
 LOAD = os.environ.get(offered.LOAD_VARIABLE, "closed")
 
@@ -49,35 +49,47 @@ _user_ids = itertools.count(1)
 _HOST = f"{socket.gethostname()}-{os.getpid()}"
 
 
-def _user_class(path: str, name: str) -> type[FastHttpUser]:
-    def on_start(self: FastHttpUser) -> None:
+_REQUESTS = traffic.decode(os.environ.get(traffic.VARIABLE, ""))
+
+
+def send(client, request: traffic.Request):
+    """One request as the target file describes it. Locust counts an answer of 400 and above
+    as failed; a status other than the expected 200 is checked here (catch_response costs a
+    little client time, so only where needed)."""
+    body = request.body.encode() if request.body is not None else None
+    headers = dict(request.headers) or None
+    if request.expect_status == 200:
+        return client.request(request.method, request.path, name=request.name, data=body,
+                              headers=headers)  # fmt: skip
+    with client.request(request.method, request.path, name=request.name, data=body,
+                        headers=headers, catch_response=True) as response:  # fmt: skip
+        if response.status_code != request.expect_status:
+            response.failure(f"HTTP {response.status_code}, want {request.expect_status}")
+        else:
+            response.success()
+    return response
+
+
+class Target(FastHttpUser):
+    """Closed-loop user sending $LAB_REQUESTS: one endpoint, or a weighted mix of several."""
+
+    wait_time = constant(0)
+
+    def on_start(self) -> None:
         # Unique across workers: the driver's throughput estimator follows each user's own loop.
         self.lab_id = f"{_HOST}-{next(_user_ids)}"
+        self.chooser = traffic.Chooser(_REQUESTS, seed=self.lab_id)
 
-    def context(self: FastHttpUser) -> dict:
+    def context(self) -> dict:
         return {"lab_user": self.lab_id}
 
-    def hit(self: FastHttpUser) -> None:
+    @task
+    def hit(self) -> None:
         # The loop is the task: Locust's wait() between tasks is a gevent.sleep(0), which after
         # an idle moment costs about a millisecond (libev's shortest epoll timeout), client
         # time inside every cycle. Locust stops the user by killing this greenlet.
         while True:
-            self.client.get("/" + path, name="/" + path)
-
-    doc = f"Closed-loop user hitting GET /{path}."
-    attributes = {
-        "wait_time": constant(0),
-        "tasks": [task(hit)],
-        "on_start": on_start,
-        "context": context,
-        "__doc__": doc,
-        "__module__": __name__,
-    }
-    return type(name, (FastHttpUser,), attributes)
-
-
-for _endpoint in ENDPOINTS.values():
-    globals()[_endpoint.locust_class] = _user_class(_endpoint.path, _endpoint.locust_class)
+            send(self.client, self.chooser.next())
 
 
 @events.request.add_listener
@@ -212,11 +224,14 @@ SPIN = 0.001
 
 
 class OpenLoop(FastHttpUser):
-    """Sends this worker's share of each step's rate to $LAB_PATH at the intended times."""
+    """Sends this worker's share of each step's rate ($LAB_REQUESTS) at the intended times."""
 
     wait_time = constant(0)
     # Every request in flight needs a connection of its own.
     concurrency = int(os.environ.get(offered.IN_FLIGHT_VARIABLE, "1000"))
+
+    def on_start(self) -> None:
+        self.chooser = traffic.Chooser(_REQUESTS, seed=_HOST)
 
     @task
     def drive(self) -> None:
@@ -246,11 +261,14 @@ class OpenLoop(FastHttpUser):
         sent = time.time()
         _open["in_flight"][key] = (intended, sent)
         recorder.sent(intended, sent)
-        path = "/" + os.environ[offered.PATH_VARIABLE]
+        request = self.chooser.next()
+        body = request.body.encode() if request.body is not None else None
         error = ""
         try:
-            with self.client.get(path, name=path, catch_response=True) as response:
-                if response.status_code != 200:
+            with self.client.request(request.method, request.path, name=request.name, data=body,
+                                     headers=dict(request.headers) or None,
+                                     catch_response=True) as response:  # fmt: skip
+                if response.status_code != request.expect_status:
                     error = f"HTTP {response.status_code}: {str(response.error)[:100]}"
         except Exception as exc:  # a request must never kill the schedule
             error = _error_text(exc)

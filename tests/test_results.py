@@ -25,7 +25,7 @@ CONTRACT = [
     "pool", "rps_error_pct", "point_id", "rps_ci_low", "rps_ci_high", "mean_ci_low",
     "mean_ci_high", "p95_ci_low", "p95_ci_high", "p90_ms", "p999_ms", "failure_ratio",
     "little_error_pct", "warmup_s", "window_s", "flags", "target_cpu", "throttled_pct",
-    "throttled_ms", "locust_cpu",
+    "throttled_ms", "locust_cpu", "loop_lag_p99_ms", "loop_lag_max_ms",
 ]  # fmt: skip
 
 

@@ -49,6 +49,7 @@ class PointResult:
     prediction: Prediction | None = None
     placement: dict | None = None
     telemetry: dict | None = None
+    event_loop: dict | None = None  # the probe's event-loop lag over the window (readiness)
     locust_dir: str | None = None  # relative to the run directory: the Locust run it came from
     started_at: str | None = None
     finished_at: str | None = None
@@ -63,6 +64,8 @@ class PointResult:
         for name in ("stats", "prediction"):
             if stored[name] is not None:
                 stored[name] = stored[name].to_json()
+        if stored["event_loop"] is None:  # runs recorded before the probe read it have none
+            del stored["event_loop"]
         return {**self.point.to_json(), **stored}
 
     @classmethod
@@ -80,7 +83,7 @@ class PointResult:
 
 
 _STORED = ("status", "flags", "error", "runtime", "stats", "prediction", "placement",
-           "telemetry", "locust_dir", "started_at", "finished_at")  # fmt: skip
+           "telemetry", "event_loop", "locust_dir", "started_at", "finished_at")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -174,7 +177,17 @@ COLUMNS = (
     Column("throttled_ms", "time the target was throttled over the window, ms",
            _used("throttled_ms")),
     Column("locust_cpu", "CPU the busiest Locust worker used, in cores", _used("locust_cpu")),
+    Column("loop_lag_p99_ms", "how late the target's event loop woke a timer, p99 over the "
+           "window, ms (the worst worker)", lambda r: _lag(r, "p99_ms")),
+    Column("loop_lag_max_ms", "the event loop's longest lateness over the window, ms",
+           lambda r: _lag(r, "max_ms")),
 )  # fmt: skip
+
+
+def _lag(r: PointResult, key: str) -> float | None:
+    return (r.event_loop or {}).get(key)
+
+
 SUMMARY_COLUMNS = [c.name for c in COLUMNS]
 
 

@@ -24,11 +24,11 @@ from loadlab.model.calibration import Calibrations
 from loadlab.plan.config import Plan
 from loadlab.plan.matrix import Point, groups
 from loadlab.plan.placement import Placement, parse_cpuset, place
+from loadlab.plan.target import MIX
 from loadlab.progress import Progress
 from loadlab.results import PointResult, Run
-from loadlab.shared import offered
-from loadlab.shared.endpoints import ENDPOINTS
-from loadlab.stack import readiness, telemetry
+from loadlab.shared import offered, traffic
+from loadlab.stack import images, readiness, telemetry, verify
 from loadlab.stack.compose import LocustRun, Stack, session
 from loadlab.stack.metadata import now
 
@@ -50,6 +50,7 @@ class Sweep:
     progress: Progress
     measured_s: float = field(default=0.0)  # window seconds measured by this invocation
     calibrations: Calibrations = field(default_factory=Calibrations)
+    prepared: images.Prepared = field(default_factory=lambda: images.Prepared(None, {}))
 
     def pending(self) -> list[Point]:
         return [r.point for r in self.run.points.values() if r.status in REDO]
@@ -57,8 +58,15 @@ class Sweep:
     def execute(self) -> None:
         """Measure every point not yet measured; always tear the stack down."""
         with session(self.stack):
+            self._services()
             for (variant, cpus), members in groups(self.pending()):
                 self._group(variant, cpus, members)
+
+    def _services(self) -> None:
+        verify.start_services(self.stack, self.plan)
+
+    def target_env(self, variant: str, placement: Placement) -> dict[str, str]:
+        return verify.container_env(self.plan, self.prepared, variant, placement)
 
     def remeasure(self, point_ids: list[str]) -> dict[str, PointResult]:
         """Measure these points again (same image and settings, a fresh container and window)
@@ -68,11 +76,10 @@ class Sweep:
         found: dict[str, PointResult] = {}
         wanted = [self.run.points[i].point for i in point_ids if i in self.run.points]
         with session(self.stack):
+            self._services()
             for (variant, cpus), members in groups(wanted):
                 placement = place(cpus)
-                env = {**self.plan.target_env(), "CPUS": f"{cpus:g}",
-                       "CPUSET": placement.target_cpuset}  # fmt: skip
-                self.stack.up(variant, env)
+                self.stack.up(variant, self.target_env(variant, placement))
                 for point in members:
                     result = PointResult(point, placement=asdict(placement))
                     out = self.run.directory / "remeasured" / point.id
@@ -85,11 +92,11 @@ class Sweep:
     def _group(self, variant: str, cpus: float, members: list[Point]) -> None:
         placement = place(cpus)
         self.run.metadata.setdefault("placements", {})[f"{cpus:g}"] = placement.note()
-        env = {**self.plan.target_env(), "CPUS": f"{cpus:g}", "CPUSET": placement.target_cpuset}
+        env = self.target_env(variant, placement)
         try:
-            self.stack.up(variant, env)
+            verify.up(self.stack, variant, env)
         except EngineError as exc:
-            self._finish([PointResult(p) for p in members], f"{variant} did not come up: {exc}")
+            self._finish([PointResult(p) for p in members], str(exc))
             return
         try:
             for _, points in groupby(members, key=lambda p: p.run_key):
@@ -104,7 +111,7 @@ class Sweep:
     def _revive(self, variant: str, env: dict[str, str]) -> bool:
         """Bring a target that died back up for the group's next runs."""
         try:
-            self.stack.up(variant, env)
+            verify.up(self.stack, variant, env)
         except EngineError:
             return False
         return True
@@ -143,7 +150,8 @@ class Sweep:
         idle = readiness.wait_idle(url)
         readiness.check_limits(idle, placement)
         target = list(self.stack.container_ids(first.variant).values())[:1]
-        readiness.check_answer(url, first.endpoint)
+        for request in self.requests(first.endpoint):
+            readiness.check_answer(url, self.plan.target, request.name)
         client = set(parse_cpuset(placement.locust_cpuset))  # the client where Locust runs
         # Before the run, each step's CPU cost at its own concurrency: the yardstick's input,
         # measured on this container and never from the window it is compared with.
@@ -151,6 +159,7 @@ class Sweep:
         costs = {
             r.point.id: self.calibrations.cost(url, container, r.point, idle, client)
             for r in results
+            if plan.target.demo
         }
         runtime = readiness.wait_idle(url)
         out = out or self.run.locust_dir(first)
@@ -181,9 +190,16 @@ class Sweep:
                 result.error = f"target container exited (code {died[0]}) during this step"
                 continue
             _record(result, step_of(result.point, runtime, found, step, plan, watched))
-            # The yardstick, computed after the measurement and never fed back into it.
-            result.prediction = predictions.prediction(result.point, runtime, result.stats,
-                                                       plan, costs[result.point.id])  # fmt: skip
+            s = result.stats
+            result.event_loop = readiness.event_loop_lag(
+                url, s.window_start or step.start, s.window_end or step.end, runtime
+            )
+            # The yardstick, computed after the measurement and never fed back into it; the
+            # models know the demo's endpoints only.
+            if plan.target.demo:
+                cost = costs[result.point.id]
+                result.prediction = predictions.prediction(result.point, runtime, result.stats,
+                                                           plan, cost)  # fmt: skip
             self.measured_s += result.stats.duration
 
     def _run_spec(self, point: Point, out: Path, steps: tuple[offered.Step, ...]) -> LocustRun:
@@ -191,22 +207,29 @@ class Sweep:
         common = {"target": point.variant, "out": out, "workers": workers, "steps": steps,
                   "cpuset": place(point.cpus).locust_cpuset, "settle": self.plan.warmup,
                   "run_time": offered.longest(list(steps)) + 30}  # a safety net  # fmt: skip
+        common["requests"] = self.requests(point.endpoint)
         if self.plan.load == "closed":
-            return LocustRun(
-                locust_class=ENDPOINTS[point.endpoint].locust_class,
-                users=int(steps[0].level),
-                **common,
-            )
+            return LocustRun(locust_class="Target", users=int(steps[0].level), **common)
         return LocustRun(
             locust_class="OpenLoop",  # one per worker, each sending its share of the rate
             users=workers,
             load="open",
-            path=point.endpoint,
             arrivals=self.plan.arrivals,
             max_in_flight=math.ceil(self.plan.max_in_flight / workers),
             keep_samples=self.plan.keep_samples,
             **common,
         )
+
+    def requests(self, endpoint: str) -> tuple[traffic.Request, ...]:
+        """What a series of ``endpoint`` sends: its one request, or for the mix every endpoint
+        of the target's file by its weight."""
+        target = self.plan.target
+        chosen = target.endpoints if endpoint == MIX else (target.endpoint(endpoint),)
+        return tuple(request_of(e) for e in chosen)
+
+
+def request_of(e) -> traffic.Request:
+    return traffic.Request(e.name, e.path, e.method, e.body, e.headers, e.expect_status, e.weight)
 
 
 def seconds_per_point(plan: Plan) -> float:

@@ -3,7 +3,8 @@
 Order matters: the configuration is validated and the engine checked before a run
 directory exists or a container starts; after that, whatever happens (a failed point, an
 exception, Ctrl-C) the run is saved, the report rendered for what finished, and
-reports/latest pointed at it.
+reports/latest pointed at it. Which finished points are results the sweep may exit 0 with
+is decided here (``expected``); the command line turns that into its exit status.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loadlab.errors import ConfigError, EngineError, LabError
+from loadlab.measure.status import RESULTS
 from loadlab.plan.config import (
     Plan,
     SweepConfig,
@@ -27,9 +29,11 @@ from loadlab.progress import Progress
 from loadlab.report import index
 from loadlab.results import PointResult, Run, link_latest
 from loadlab.shared.endpoints import ENDPOINTS
-from loadlab.stack import lock, metadata
+from loadlab.stack import images, lock, metadata, verify
 from loadlab.stack.compose import ROOT, Stack
 from loadlab.sweep import Sweep, seconds_per_point
+
+BENCH = "bench"  # the profile that measures the lab's own ceiling: harness-bound by design
 
 
 @dataclass(frozen=True)
@@ -50,13 +54,24 @@ class Outcome:
         return sum(r.status == "failed" for r in self.run.points.values())
 
     @property
-    def not_ok(self) -> dict[str, int]:
-        """Points whose numbers cannot be trusted, by status (pending ones aside)."""
+    def unexpected(self) -> dict[str, int]:
+        """Points whose status makes the sweep exit 1 (``expected``), counted by status."""
         found: dict[str, int] = {}
+        profile = self.run.config.get("profile")
         for r in self.run.points.values():
-            if r.status not in ("ok", "pending"):
+            if not expected(r.status, profile):
                 found[r.status] = found.get(r.status, 0) + 1
         return found
+
+
+def expected(status: str, profile: str | None) -> bool:
+    """Whether a point's status is a result the sweep may exit 0 with: ok; overloaded (an open
+    loop above its capacity, whose result is the capacity it reached and its backlog); and in
+    a bench, whose purpose is to find where Locust runs out, harness-bound. Every other
+    profile's harness-bound point is still an error. Pending points are not judged here."""
+    if status in (*RESULTS, "pending"):
+        return True
+    return status == "harness-bound" and profile == BENCH
 
 
 def plan_for(config: SweepConfig) -> Plan:
@@ -83,18 +98,24 @@ def describe(plan: Plan) -> str:
     )
 
 
-def preflight(stack: Stack, plan: Plan) -> None:
-    """Fail before anything starts when the engine or the images are missing."""
+def preflight(stack: Stack, plan: Plan) -> images.Prepared:
+    """Fail before anything starts when the engine or an image is missing or unfit, or the
+    target answers other than its file says (verify); what Compose will run otherwise."""
     try:
         subprocess.run(["docker", "info"], capture_output=True, check=True, timeout=30)
     except (OSError, subprocess.SubprocessError):
         raise EngineError("no Docker engine reachable: run `make engine`") from None
-    wanted = {*metadata.IMAGES.values(), *(image_of(v) for v, _ in plan.series)}
+    wanted = {*metadata.IMAGES.values()}
+    if plan.target.demo:
+        wanted |= {image_of(v) for v, _ in plan.series}
     for image in sorted(wanted):
         found = subprocess.run(["docker", "image", "inspect", image], capture_output=True)
         if found.returncode != 0:
             make = "make images-py313" if image.endswith("py3.13") else "make images"
             raise EngineError(f"image {image} is missing: run `{make}`")
+    prepared = images.prepare(plan.target, (v for v, _ in plan.series))
+    verify.verify(stack, plan, prepared)
+    return prepared
 
 
 def open_run(plan: Plan) -> Run:
@@ -104,14 +125,16 @@ def open_run(plan: Plan) -> Run:
     return Run.create(check_new_run(plan), plan.to_json(), points(plan))
 
 
-def execute(plan: Plan, stack: Stack) -> Outcome:
-    """Measure what is left of the run; the caller has already run preflight()."""
+def execute(plan: Plan, stack: Stack, prepared: images.Prepared) -> Outcome:
+    """Measure what is left of the run; ``prepared`` is what preflight() found."""
     run = open_run(plan)
     run.metadata.update(metadata.collect())
+    run.metadata["target"] = {"name": plan.target.name, "file": str(plan.target.file),
+                              "app": plan.target.app, "images": prepared.ids}  # fmt: skip
     run.metadata.setdefault("started_at", metadata.now())
     run.metadata.pop("finished_at", None)
     todo = sum(r.status != "ok" for r in run.points.values())
-    sweep = Sweep(plan, run, stack, Progress(todo, seconds_per_point(plan)))
+    sweep = Sweep(plan, run, stack, Progress(todo, seconds_per_point(plan)), prepared=prepared)
     interrupted = False
     try:
         sweep.execute()
@@ -124,8 +147,9 @@ def execute(plan: Plan, stack: Stack) -> Outcome:
         run.metadata["efficiency"] = efficiency(
             sweep.measured_s, sweep.progress.elapsed(), sweep.calibrations.seconds
         )
-        if plan.config.profile == "bench":
+        if plan.config.profile == BENCH:
             run.metadata["harness_ceiling_rps"] = harness_ceiling(run)
+            run.metadata["harness_ceiling_by_series"] = harness_ceilings(run)
         run.save()
         index.render(run)
         link_latest(run)
@@ -133,11 +157,30 @@ def execute(plan: Plan, stack: Stack) -> Outcome:
 
 
 def harness_ceiling(run: Run) -> float | None:
-    """The most requests a second the lab drove through Locust in a bench run: its ok and
-    harness-bound points (finding where the harness runs out is what a bench is for)."""
-    rates = [r.stats.rps for r in run.points.values()
-             if r.status in ("ok", "harness-bound") and r.stats and r.stats.rps]  # fmt: skip
-    return max(rates) if rates else None
+    """The most requests a second the lab drove through Locust in a bench run, any series."""
+    return max(harness_ceilings(run).values(), default=None)
+
+
+def harness_ceilings(run: Run) -> dict[str, float]:
+    """Per series ("variant endpoint"), the most requests a second the lab drove through
+    Locust in a bench run: its ok and harness-bound points (finding where the harness runs
+    out is what a bench is for)."""
+    found: dict[str, float] = {}
+    for r in run.points.values():
+        if r.status in ("ok", "harness-bound") and r.stats and r.stats.rps:
+            series = f"{r.point.variant} {r.point.endpoint}"
+            found[series] = max(found.get(series, 0.0), r.stats.rps)
+    return found
+
+
+def ceiling_lines(run: Run) -> list[str]:
+    """What a bench measured, for the end of its output: the ceiling per series."""
+    found = run.metadata.get("harness_ceiling_by_series") or {}
+    if run.config.get("profile") != BENCH or not found:
+        return []
+    each = ", ".join(f"{series} {rps:.0f}" for series, rps in found.items())
+    return [f"harness ceiling (requests/s Locust drove, per series): {each}; its harness-bound "
+            "points are this bench's result"]  # fmt: skip
 
 
 def latest_ceiling(out: Path) -> tuple[float, str] | None:
@@ -163,7 +206,8 @@ def ceiling_warnings(plan: Plan) -> list[str]:
         for level in plan.levels:
             # The most a point can ask for: its rate, or every user cycling in one service time.
             asks = level if plan.load == "open" else level / plan.work_seconds
-            if ENDPOINTS[endpoint].kind == "io" and asks > ceiling:
+            known = plan.target.demo and endpoint in ENDPOINTS  # a user's S is not known here
+            if known and ENDPOINTS[endpoint].kind == "io" and asks > ceiling:
                 over.append(f"{variant} {endpoint} at {level:g}")
     if not over:
         return []

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from loadlab.errors import ConfigError
-from loadlab.plan import target
-from loadlab.plan.target import DEMO_FILE, RESERVED_NAMES, TargetEndpoint, demo, load
+from loadlab.plan import target, target_file
+from loadlab.plan.target import DEMO_FILE, RESERVED_NAMES, TargetEndpoint
+from loadlab.plan.target_file import demo, load
 from loadlab.shared.endpoints import ENDPOINTS
 from tests.service.conftest import start_server, stop_server
 
@@ -382,8 +383,8 @@ def test_the_docs_example_is_a_good_file(tmp_path):
 
 def test_an_image_may_name_a_registry():
     """A registry's host and port before the name is still one image."""
-    assert target.IMAGE.fullmatch("localhost:5000/shop:1.2")
-    assert not target.IMAGE.fullmatch("shop:1 2")
+    assert target_file.IMAGE.fullmatch("localhost:5000/shop:1.2")
+    assert not target_file.IMAGE.fullmatch("shop:1 2")
 
 
 def test_the_demo_file_names_exactly_the_endpoint_table():

@@ -10,7 +10,7 @@ import pytest
 from target.work import expected_burn
 
 from loadlab.errors import PointError
-from loadlab.stack.readiness import check_answer, wait_idle
+from loadlab.stack.readiness import check_demo, wait_idle
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def test_a_target_that_stays_busy_fails_the_point_after_the_timeout(server):
 )
 def test_the_right_answer_is_accepted_and_returned(server, endpoint, expected):
     """Each kind of endpoint's own answer (io, cpu, meta) passes the check and is returned."""
-    answer = check_answer(server.url, endpoint)
+    answer = check_demo(server.url, endpoint)
     assert {k: answer[k] for k in expected} == expected
 
 
@@ -82,4 +82,4 @@ def test_an_answer_for_another_endpoint_fails_the_point(server, answering, endpo
     # The check asks for <url>/<endpoint>; a query string makes that path reach ``answering``.
     misrouted = f"{server.url}/{answering}?misrouted="
     with pytest.raises(PointError, match=message):
-        check_answer(misrouted, endpoint)
+        check_demo(misrouted, endpoint)

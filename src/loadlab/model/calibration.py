@@ -32,7 +32,7 @@ from loadlab.model import closed_loop
 from loadlab.plan.matrix import Point
 from loadlab.shared.endpoints import ENDPOINTS
 from loadlab.stack import cgroups
-from loadlab.stack.readiness import check_answer, checked
+from loadlab.stack.readiness import check_demo, checked
 
 BATCHES = 5
 # Requests in all streams together: enough for a batch to average over many GIL switches,
@@ -96,7 +96,7 @@ def cpu_cost_of(url: str, endpoint: str, container_id: str | None, streams: int 
 
     None for other endpoints, or when the cgroup cannot be read and the service reports no
     ``cpu_seconds`` of its own (its loop alone: the fallback, which leaves out the framework)."""
-    check_answer(url, endpoint)
+    check_demo(url, endpoint)
     if ENDPOINTS[endpoint].kind != "cpu":
         return None
     files = cgroups.locate(container_id) if container_id else None

@@ -8,6 +8,10 @@
 - ``matrix``: the points of a plan, ordered so each container starts once (Point, points,
   groups).
 - ``placement``: where the target and Locust run, CPU quota and cpuset (place, Placement).
+- ``target``: what is measured, as a target file describes it (Target, TargetEndpoint, MIX,
+  the probe's reserved paths RUNTIME and LAG).
+- ``target_file``: a target.toml read and checked into a Target (load, demo).
+- ``target_keys``: the checked values of its tables and its [[endpoints]].
 - ``reference``: docs/settings.md, rendered from the settings.
 
 Nothing is imported here: make reads the variables' table with the machine's bare python3.

@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from loadlab.errors import ConfigError
+from loadlab.plan import target_file
 from loadlab.plan.placement import host_cpus
 from loadlab.plan.profiles import PROFILES, Profile, Series
-from loadlab.plan.variants import IMAGE_TAGS, TARGET_VARIANTS
+from loadlab.plan.target import MIX, Target
+from loadlab.plan.variants import IMAGE_TAGS, TARGET_VARIANTS, with_knobs
 from loadlab.shared import service
-from loadlab.shared.endpoints import ENDPOINTS
 from loadlab.shared.offered import LOADS
 from loadlab.shared.settings import Bound, SettingsError, items, parse_all, scalar, setting
 
@@ -54,6 +55,9 @@ class SweepConfig:
 
     profile: str = setting(
         scalar(str, choices=tuple(PROFILES)), "the named matrix a sweep starts from", "default"
+    )
+    target: Path | None = setting(
+        scalar(Path), "a target file (target.toml) or its directory; default: the demo app"
     )
     variants: tuple[str, ...] | None = setting(
         items(str, choices=TARGET_VARIANTS), "Compose services; name@3.13 runs the 3.13 image"
@@ -139,6 +143,7 @@ class Plan(Profile):
     directory: Path = Path("reports/unnamed")  # where this run's results go
     load: str = "closed"
     locust_workers: int = 2
+    target: Target = field(default_factory=target_file.demo)  # what is measured
 
     @property
     def arrivals(self) -> str:
@@ -201,7 +206,8 @@ def resolve(config: SweepConfig, cores: list[int] | None = None,
     """Fill in the profile and check every value; raises ConfigError on the first bad one."""
     profile = PROFILES[config.profile]
     load = config.load or ("open" if config.profile == "open" else "closed")
-    series = _on_pythons(_series(config, profile), config.pythons)
+    target = target_file.load(config.target) if config.target else target_file.demo()
+    series = _with_knobs(_on_pythons(_series(config, profile, target), config.pythons), target)
     profile = replace(profile, series=series)
     given = {f.name: getattr(config, f.name) for f in fields(Profile) if f.name != "series"}
     plan = Plan(
@@ -212,6 +218,7 @@ def resolve(config: SweepConfig, cores: list[int] | None = None,
         # Two workers share the closed loop's users; an open loop's sends must leave on time,
         # and two workers on one core wait for each other's time slices (milliseconds).
         locust_workers=config.locust_workers or (2 if load == "closed" else 1),
+        target=target,
     )
     _check(plan, host_cpus() if cores is None else cores)
     return plan
@@ -222,18 +229,36 @@ def asdict_shallow(profile: Profile) -> dict[str, Any]:
     return {f.name: getattr(profile, f.name) for f in fields(Profile)}
 
 
-def _series(config: SweepConfig, profile: Profile) -> tuple[Series, ...]:
-    if config.variants is None and config.endpoints is None:
+def _series(config: SweepConfig, profile: Profile, target: Target) -> tuple[Series, ...]:
+    """The (variant, endpoint) series: the profile's for the demo, else every endpoint of the
+    target file on uvicorn, each narrowed by VARIANTS and ENDPOINTS."""
+    if target.demo and config.variants is None and config.endpoints is None:
         return profile.series
-    variants = config.variants or tuple(dict.fromkeys(v for v, _ in profile.series))
-    endpoints = config.endpoints or tuple(dict.fromkeys(e for _, e in profile.series))
-    for e in endpoints:
-        if e.strip("/") not in ENDPOINTS:
-            raise ConfigError(f"ENDPOINTS: unknown endpoint {e!r} (known: {', '.join(ENDPOINTS)})")
+    if not target.demo and any("@" in v for v in config.variants or ()):
+        raise ConfigError("VARIANTS: name@3.13 runs the demo's 3.13 image; a target file's app "
+                          "runs on its own image")  # fmt: skip
+    mine = [e.name for e in target.endpoints]
+    if target.demo:
+        variants = config.variants or tuple(dict.fromkeys(v for v, _ in profile.series))
+        endpoints = config.endpoints or tuple(dict.fromkeys(e for _, e in profile.series))
+    else:
+        variants, endpoints = config.variants or ("uvicorn",), config.endpoints or tuple(mine)
     stripped = [e.strip("/") for e in endpoints]
+    for e in stripped:
+        if e not in mine and e != MIX:
+            raise ConfigError(f"ENDPOINTS: unknown endpoint {e!r} of {target.name} "
+                              f"(known: {', '.join(mine)}, or {MIX})")  # fmt: skip
     if len(set(stripped)) != len(stripped):
         raise ConfigError(f"ENDPOINTS repeats an endpoint: {', '.join(endpoints)}")
     return tuple((v, e) for v in variants for e in stripped)
+
+
+def _with_knobs(series: tuple[Series, ...], target: Target) -> tuple[Series, ...]:
+    """Each series once per combination of the target's knobs (a variant+NAME=value each)."""
+    combos = [()]
+    for name, values in target.knobs:
+        combos = [(*c, (name, v)) for c in combos for v in values]
+    return tuple((with_knobs(v, c), e) for v, e in series for c in combos)
 
 
 def _on_pythons(series: tuple[Series, ...], pythons: tuple[str, ...] | None) -> tuple[Series, ...]:

@@ -19,11 +19,26 @@ IMAGE_TAGS = {"3.11": "latest", "3.13": "py3.13"}
 TARGET_VARIANTS = VARIANTS + tuple(f"{v}@3.13" for v in VARIANTS)
 
 
+# A variant of a target with knobs carries their values: "uvicorn+DB_POOL_SIZE=5" is the
+# uvicorn service with the app's DB_POOL_SIZE at 5, a series (and a container) of its own.
+KNOB = "+"
+
+
 def service_of(variant: str) -> str:
-    """The Compose service of ``variant`` (its Python left out)."""
-    return variant.partition("@")[0]
+    """The Compose service of ``variant`` (its Python and knobs left out)."""
+    return variant.partition(KNOB)[0].partition("@")[0]
 
 
 def image_of(variant: str) -> str:
-    """The target image ``variant`` runs."""
-    return f"loadlab/target:{IMAGE_TAGS[variant.partition('@')[2] or '3.11']}"
+    """The demo image ``variant`` runs (a target file's image is the target's own)."""
+    python = variant.partition(KNOB)[0].partition("@")[2]
+    return f"loadlab/target:{IMAGE_TAGS[python or '3.11']}"
+
+
+def with_knobs(variant: str, knobs: tuple[tuple[str, str], ...]) -> str:
+    return KNOB.join([variant, *(f"{name}={value}" for name, value in knobs)])
+
+
+def knobs_of(variant: str) -> dict[str, str]:
+    """The app's environment variables ``variant`` sets: {} for a plain variant."""
+    return dict(k.split("=", 1) for k in variant.split(KNOB)[1:])

@@ -3,6 +3,8 @@
 - ``endpoints``: the target's endpoints (path, Locust class, kind of work): ENDPOINTS.
 - ``offered``: how load is offered, the steps of one Locust run and their file format: Step,
   StepTimes, Stepper, encode, settle_budget.
+- ``traffic``: what the users send, one endpoint or a weighted mix: Request, encode, decode,
+  Chooser.
 - ``arrivals``: when an open-loop worker means to send each request: send_times, ARRIVALS.
 - ``histograms``: latency histograms of bounded memory (HdrHistogram): merge, percentiles.
 - ``settings``: how a setting is parsed and bounded, one wording everywhere: Bound, Parser,

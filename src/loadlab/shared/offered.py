@@ -23,7 +23,6 @@ LOADS = ("closed", "open")
 STEPS_VARIABLE = "LAB_STEPS"
 SETTLE_VARIABLE = "LAB_SETTLE"  # the settling budget (WARMUP), seconds
 LOAD_VARIABLE = "LAB_LOAD"  # closed or open
-PATH_VARIABLE = "LAB_PATH"  # the endpoint an open loop sends to
 ARRIVALS_VARIABLE = "LAB_ARRIVALS"  # uniform or poisson
 IN_FLIGHT_VARIABLE = "LAB_MAX_IN_FLIGHT"  # per worker
 SAMPLES_VARIABLE = "LAB_SAMPLES"  # 1: open-loop workers keep raw samples too

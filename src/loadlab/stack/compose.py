@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loadlab.errors import EngineError
+from loadlab.plan.target import RUNTIME
 from loadlab.plan.variants import image_of, service_of
-from loadlab.shared import offered
+from loadlab.shared import offered, traffic
 from loadlab.stack.variables import PER_RUN
 
 ROOT = Path(__file__).resolve().parents[3]  # the checkout: src/loadlab/stack/compose.py
@@ -46,7 +47,7 @@ class LocustRun:
     steps: tuple[offered.Step, ...] = ()
     settle: float = 0.0
     load: str = "closed"
-    path: str = "health"  # the open loop's endpoint
+    requests: tuple[traffic.Request, ...] = ()  # what each user sends (one, or a mix)
     arrivals: str = "uniform"
     max_in_flight: int = 1000  # per worker
     keep_samples: bool = False  # open loop: raw samples beside the histograms
@@ -60,6 +61,8 @@ class Stack:
     project: str = field(default_factory=lambda: os.environ.get("COMPOSE_PROJECT_NAME", "loadlab"))
     env: Mapping[str, str] = field(default_factory=dict)
     root: Path = ROOT
+    # Compose files after the lab's own: a target's services (a database, say).
+    extra_files: tuple[Path, ...] = ()
 
     def _environ(self, extra: Mapping[str, str]) -> dict[str, str]:
         base = {k: v for k, v in os.environ.items() if k not in _OWNED}
@@ -77,6 +80,7 @@ class Stack:
             str(self.root),
             "--file",
             str(self.root / "compose.yaml"),
+            *(a for f in self.extra_files for a in ("--file", str(f))),
             "--profile",
             "*",
             *args,
@@ -164,7 +168,7 @@ class Stack:
 
     def runtime(self, variant: str) -> dict:
         """The /runtime document of ``variant``, as read inside its container."""
-        return get_json(self.url(variant) + "/runtime")
+        return get_json(self.url(variant) + RUNTIME)
 
     def run_locust(self, run: LocustRun, timeout: float,
                    on_start: Callable[[dict[str, str]], None] | None = None) -> int:  # fmt: skip
@@ -176,15 +180,15 @@ class Stack:
         # it must be able to write its reports and samples into this bind mount.
         run.out.chmod(0o777)
         env = {
-            "TARGET": service_of(run.target),
+            "TARGET_SERVICE": service_of(run.target),
             "LOCUST_CLASS": run.locust_class,
+            "LAB_REQUESTS": traffic.encode(run.requests),
             "USERS": str(run.users),
             "SPAWN_RATE": str(run.users),
             "RUN_TIME": f"{math.ceil(run.run_time)}s",
             "LAB_STEPS": offered.encode(list(run.steps)),
             "LAB_SETTLE": f"{run.settle:g}",
             "LAB_LOAD": run.load,
-            "LAB_PATH": run.path,
             "LAB_ARRIVALS": run.arrivals,
             "LAB_MAX_IN_FLIGHT": str(run.max_in_flight),
             "LAB_SAMPLES": "1" if run.keep_samples else "0",

@@ -3,13 +3,17 @@ target. (What a request costs, the CPU model's input, is measured in model/calib
 
 from __future__ import annotations
 
+import json
 import math
 import time
+import urllib.error
+import urllib.request
 
 from target.work import expected_burn
 
 from loadlab.errors import EngineError, PointError
 from loadlab.plan.placement import Placement, parse_cpuset
+from loadlab.plan.target import LAG, RUNTIME, Target
 from loadlab.shared.endpoints import ENDPOINTS
 from loadlab.stack.compose import get_json
 
@@ -32,13 +36,46 @@ def check_limits(runtime: dict, placement: Placement) -> None:
         )
 
 
-def check_answer(url: str, endpoint: str) -> dict:
-    """One request, checked for a correct answer, before the endpoint is put under load."""
+def check_answer(url: str, target: Target, endpoint: str, timeout: float = 120) -> bytes:
+    """One request, as the target file describes it, checked for the expected status and
+    body (and, on the demo, for a correct result), before the endpoint is put under load."""
+    e = target.endpoint(endpoint)
+    status, body = fetch(url + e.path, e.method, e.body, dict(e.headers), timeout=timeout)
+    wrong_body = e.expect_body is not None and e.expect_body.encode() not in body
+    if status != e.expect_status or wrong_body:
+        want = f"status {e.expect_status}" + (f" with {e.expect_body!r}" if e.expect_body else "")
+        raise PointError(f"endpoint {e.name}: {e.method} {e.path} answered {status}, want {want}; "
+                         f"it began {body[:80]!r}")  # fmt: skip
+    if target.demo and endpoint in ENDPOINTS:
+        checked(endpoint, json.loads(body))
+    return body
+
+
+def fetch(
+    url: str, method: str = "GET", body: str | None = None,
+    headers: dict[str, str] | None = None, timeout: float = 120,
+) -> tuple[int, bytes]:  # fmt: skip
+    """(status, body) of one request; an answer of any status is an answer."""
+    data = body.encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+    except TimeoutError:
+        raise PointError(f"{method} {url} did not answer within {timeout:g} s") from None
+    except (OSError, ValueError) as exc:
+        raise PointError(f"{method} {url} failed: {exc}") from None
+
+
+def check_demo(url: str, endpoint: str) -> dict:
+    """One request to the demo's ``endpoint``, its answer checked (``checked``) and returned."""
     return checked(endpoint, get_json(f"{url}/{endpoint}", timeout=120))
 
 
 def checked(endpoint: str, answer: dict) -> dict:
-    """``answer`` if it is the right one for ``endpoint``; PointError otherwise."""
+    """``answer`` if it is the right one for the demo's ``endpoint``; PointError otherwise."""
     if ENDPOINTS[endpoint].kind == "cpu":
         want = expected_burn(int(answer.get("iterations", 0)))
         if answer.get("result") != want:
@@ -46,6 +83,28 @@ def checked(endpoint: str, answer: dict) -> dict:
     elif ENDPOINTS[endpoint].kind != "meta" and answer.get("endpoint") != endpoint:
         raise PointError(f"/{endpoint} answered for {answer.get('endpoint')!r}")
     return answer
+
+
+def event_loop_lag(url: str, since: float, until: float, runtime: dict) -> dict | None:
+    """How late the target's event loops woke a timer over [since, until] (the probe records
+    it in every worker process): the worst process's p50, p99 and max. Each read reaches one
+    worker, so read until every worker answered (or a few tries per worker)."""
+    workers, seen = int(runtime.get("workers") or 1), {}
+    for _ in range(4 * workers):
+        try:
+            lag = get_json(f"{url}{LAG}?since={since:.3f}&until={until:.3f}", timeout=10)
+        except EngineError:
+            return None
+        seen[lag.get("pid")] = lag
+        if len(seen) >= workers:
+            break
+    done = [v for v in seen.values() if v.get("samples")]
+    if not done:
+        return None
+    keys = ("p50_ms", "p99_ms", "max_ms")
+    worst = {k: max(v[k] for v in done if v.get(k) is not None) for k in keys}
+    return {**worst, "samples": sum(v["samples"] for v in done), "processes": len(done),
+            "interval_ms": done[0].get("interval_ms")}  # fmt: skip
 
 
 def wait_idle(url: str, timeout: float = IDLE_TIMEOUT) -> dict:
@@ -57,7 +116,7 @@ def wait_idle(url: str, timeout: float = IDLE_TIMEOUT) -> dict:
         if time.monotonic() > deadline:
             raise PointError(f"target still busy after {timeout:g} s (abandoned requests?)")
         try:
-            runtime = get_json(url + "/runtime", timeout=timeout)
+            runtime = get_json(url + RUNTIME, timeout=timeout)
             busy = runtime.get("requests_in_flight", 0)
         except EngineError:
             busy = 1
