@@ -11,7 +11,9 @@ from loadlab.measure.status import (
     MAX_LITTLE_ERROR_PCT,
     MAX_LOCUST_CPU_SHARE,
     MAX_SEND_LAG_MS,
+    STATUSES,
     assess,
+    can_meet_slo,
 )
 from loadlab.measure.steady import Truncation
 
@@ -115,11 +117,12 @@ def test_harness_bound_outranks_unsteady_and_both_are_flagged():
 
 
 OPEN = replace(BASE, users_seen=None, little_error_pct=None, rps=99.0, rps_ci=None,
-               sent_rate=100.0, offered_rate=100.0, dropped=0, lag_p99_ms=1.0)  # fmt: skip
+               sent_rate=100.0, offered_rate=100.0, dropped=0, lag_p99_ms=1.0,
+               duration=10.0)  # fmt: skip
 
 
-def judge_open(**stats):
-    return assess(replace(OPEN, **stats), users=None, settled=True, max_failure_ratio=0.01)
+def judge_open(settled: bool = True, **stats):
+    return assess(replace(OPEN, **stats), users=None, settled=settled, max_failure_ratio=0.01)
 
 
 def test_a_punctual_open_loop_that_kept_up_is_ok():
@@ -144,10 +147,91 @@ def test_drops_while_the_server_kept_up_are_harness_bound():
 
 @pytest.mark.parametrize("late", [{"lag_p99_ms": 40.0}, {"dropped": 120}])
 def test_an_overloaded_open_loop_is_not_harness_bound_for_lag_or_drops(late):
-    """When completions fall 4 % short of sends the server was the limit: lag and drops are
-    its overload, not the harness's, and the point stays ok."""
-    assert judge_open(rps=96.0, **late).status == "ok"
-    assert judge_open(rps=97.5, **late).status == "harness-bound"  # within 3 %: kept up
+    """When completions fall 4 % short of arrivals the server was the limit: lag and drops
+    are its overload, not the harness's, and the point is overloaded."""
+    found = judge_open(rps=96.0, **late)
+    assert found.status == "overloaded"
+    assert not any("harness" in flag or "kept up" in flag for flag in found.flags)
+
+
+def test_late_sends_within_3_percent_of_the_arrivals_are_the_harnesss():
+    """Completions within 3 % of the arrivals: the server kept up, so a late send is the
+    harness's (harness-bound), never an overload."""
+    assert judge_open(rps=97.5, lag_p99_ms=40.0).status == "harness-bound"
+
+
+# 250/s offered to a pool that completes 186/s, at the in-flight cap: 194.5/s sent (each
+# send waits for a free slot) and 555 dropped in 10 s, so 250/s arrived.
+OVER = {"sent_rate": 194.5, "dropped": 555, "rps": 186.0, "rps_ci": (183.0, 189.0),
+        "offered_rate": 250.0, "requests": 1860, "lag_p99_ms": 12.0}  # fmt: skip
+
+
+def test_arrivals_beyond_completions_are_overloaded_at_the_capacity_reached():
+    """250/s arriving (sent or dropped) against 186/s answered is overloaded, not
+    harness-bound for its drops or late sends: the backlog grew 64/s (61 to 67), and the flag
+    names the arrivals, the capacity with its interval and the drops."""
+    found = judge_open(**OVER)
+    assert found.status == "overloaded"
+    assert found.backlog is not None
+    assert found.backlog.growth == 64.0 and found.backlog.growth_ci == (61.0, 67.0)
+    assert found.flags == ["250.0 requests/s arrived, 186.0/s were answered (the capacity it "
+                           "reached, 95 % CI 183.0-189.0): the backlog grew 64.0/s; 555 sends "
+                           "dropped at the in-flight cap (MAX_IN_FLIGHT)"]  # fmt: skip
+
+
+def test_a_growing_backlog_without_drops_is_overloaded_too():
+    """Before the in-flight cap is reached nothing is dropped; 250/s sent against 186/s
+    answered is overloaded all the same."""
+    found = judge_open(**{**OVER, "sent_rate": 250.0, "dropped": 0})
+    assert found.status == "overloaded" and found.backlog.growth == 64.0
+    assert "dropped" not in found.flags[0]
+
+
+@pytest.mark.parametrize(("sent", "ci"), [(105.0, (94.0, 106.0)), (102.0, (99.5, 100.5))])
+def test_a_backlog_within_the_noise_is_not_overloaded(sent, ci):
+    """Arrivals above completions within the completion rate's own interval (105 against
+    100 +- 6), or within 3 % of them (102 against 100 +- 0.5), are no overload."""
+    found = judge_open(sent_rate=sent, rps=100.0, rps_ci=ci)
+    assert (found.status, found.backlog) == ("ok", None)
+
+
+def test_overloaded_outranks_unsteady_and_both_reasons_are_kept():
+    """An overloaded step's latency climbs, so it does not settle: it is overloaded, with the
+    overload first and the unsettled series after it."""
+    cut = Truncation(latency=0.0, throughput=0.0, turnover=0.0, drifting=True,
+                     drifting_in=("latency",))  # fmt: skip
+    found = judge_open(settled=False, truncation=cut, warmup=None, **OVER)
+    assert found.status == "overloaded"
+    assert "the backlog grew" in found.flags[0]
+    assert found.flags[1].startswith("did not settle: its latency still moved after mid-step")
+
+
+def test_an_open_loop_that_kept_up_but_drifted_is_unsteady():
+    """Below capacity (completions meet the arrivals) a drifting latency is unsteady: the lab
+    cannot name its cause."""
+    cut = Truncation(latency=0.0, throughput=0.0, turnover=0.0, drifting=True,
+                     drifting_in=("latency",))  # fmt: skip
+    found = judge_open(settled=False, truncation=cut, warmup=None)
+    assert (found.status, found.backlog) == ("unsteady", None)
+
+
+def test_failing_outranks_overloaded():
+    """An overloaded step with too many failures is failing, the overload kept in its flags."""
+    found = judge_open(**{**OVER, "failures": 60, "failure_ratio": 0.03})
+    assert found.status == "failing"
+    assert any("the backlog grew" in flag for flag in found.flags)
+
+
+def test_a_closed_loop_is_never_overloaded():
+    """A closed loop's users wait for their answers, so no backlog can grow: even with
+    open-loop counts in its statistics it is judged as a closed loop."""
+    found = assess(replace(BASE, **OVER), users=20, settled=True, max_failure_ratio=0.01)
+    assert (found.status, found.backlog) == ("ok", None)
+
+
+def test_only_an_ok_point_can_meet_an_slo():
+    """An overloaded point fails every SLO, as every status but ok does."""
+    assert [s for s in STATUSES if can_meet_slo(s)] == ["ok"]
 
 
 def test_the_open_loop_ignores_the_locust_cpu_share():

@@ -133,3 +133,56 @@ def test_a_recorded_point_reads_back_and_writes_the_same_bytes(expected: dict,
     document = expected[point_id]
     again = PointResult.from_json(document).to_json()
     assert json.dumps(again, indent=1) == json.dumps(document, indent=1)
+
+
+def pool_step(directory: Path, rate: float, seconds: float, **pool) -> window.Measured:
+    """One open-loop step of ``seconds`` at ``rate`` on uvicorn-limiter's io/sync, its answers
+    from a pool (``open_loop.write_pool``)."""
+    open_loop.write_pool(directory, rate=rate, seconds=seconds, **pool)
+    point = Point("uvicorn-limiter", "io/sync", 1.0, None, 1, rate=rate)
+    step = StepTimes(0, rate, 1000.0, 1000.0 + seconds)
+    return window.open_step(point, RUNTIME, record.load(directory, 2), step, plan())
+
+
+def test_an_open_step_above_capacity_is_overloaded_at_the_capacity_it_reached(tmp_path):
+    """250/s offered to 40 threads of 0.215 s (186/s): the in-flight requests grow until the
+    cap (1000) drops sends; the step is overloaded, its throughput the 186/s it reached with
+    its interval, its backlog growing about 64/s, and run.json keeps both."""
+    found = pool_step(tmp_path, 250.0, 24, threads=40, service=0.215)
+    stats = found.stats
+    assert found.status == "overloaded" and "the backlog grew" in found.flags[0]
+    assert stats.rps == pytest.approx(40 / 0.215, rel=0.01)
+    assert stats.rps_ci[0] <= stats.rps <= stats.rps_ci[1]
+    assert stats.sent_rate > stats.rps and stats.dropped > 0  # in flight grew, then the cap
+    assert stats.backlog_rps == pytest.approx(250 - 40 / 0.215, rel=0.05)
+    assert stats.backlog_ci[0] <= stats.backlog_rps <= stats.backlog_ci[1]
+    stored = as_stored(PointResult(Point("u", "io/sync", 1.0, None, 1, 250.0), stats=stats))
+    assert stored["stats"]["backlog_rps"] == stats.backlog_rps
+    assert stored["stats"]["backlog_ci"] == list(stats.backlog_ci)
+    assert WindowStats.from_json(stored["stats"]) == stats
+
+
+def test_an_open_step_below_capacity_with_steady_latency_is_ok(tmp_path):
+    """150/s on a pool of 200/s keeps up and settles: ok, no flags, and no backlog written."""
+    found = pool_step(tmp_path, 150.0, 20, threads=40, service=0.2)
+    assert (found.status, found.flags) == ("ok", [])
+    assert found.stats.rps == pytest.approx(150, rel=0.01)
+    assert "backlog_rps" not in found.stats.to_json()
+
+
+def test_an_open_step_below_capacity_whose_latency_drifts_is_unsteady(tmp_path):
+    """100/s on a pool whose requests slow by 1.5 % a second (capacity 200/s falling to
+    154/s) keeps up, but its latency drifts: unsteady, since the lab cannot name why."""
+    found = pool_step(tmp_path, 100.0, 20, threads=40, service=0.2, slowing=0.015)
+    assert found.status == "unsteady"
+    assert found.flags == ["did not settle: its latency still moved after mid-step (measured "
+                           "from 2.0 s into the step)"]  # fmt: skip
+    assert found.stats.backlog_rps is None
+
+
+def test_a_closed_loop_step_is_never_overloaded():
+    """80 users on 40 threads queue at the pool, but each waits for its answer: the step is
+    ok (as recorded), with no backlog."""
+    saturated = closed_points()[1]
+    assert (saturated.point.users, saturated.status) == (80, "ok")
+    assert saturated.stats.backlog_rps is None

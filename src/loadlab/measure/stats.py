@@ -32,7 +32,9 @@ OPEN_KEYS = (
     "window_end", "duration", "batches", "errors", "warmup", "truncation", "step_start",
     "step_end", "settle_budget",
 )  # fmt: skip
-_INTERVALS = ("rps_ci", "mean_ci", "p95_ci")
+# Written only where they were judged (an overloaded point's backlog), so no other point changes.
+WHEN_SET_KEYS = ("backlog_rps", "backlog_ci")
+_INTERVALS = ("rps_ci", "mean_ci", "p95_ci", "backlog_ci")
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,8 @@ class WindowStats:
     lag_p50_ms: float | None = None
     lag_p99_ms: float | None = None
     lag_max_ms: float | None = None
+    backlog_rps: float | None = None  # overloaded: arrivals minus completions, requests/s
+    backlog_ci: Interval | None = None
     # Where the window sits in its step (measure.window).
     warmup: float | None = None  # seconds into the step where the series settled; None: never
     truncation: Truncation | None = None
@@ -88,6 +92,7 @@ class WindowStats:
 
     def to_json(self) -> dict:
         keys = self.read_keys or (CLOSED_KEYS if self.loop == "closed" else OPEN_KEYS)
+        keys += tuple(k for k in WHEN_SET_KEYS if k not in keys and getattr(self, k) is not None)
         return {key: _stored(getattr(self, key)) for key in keys}
 
     @classmethod

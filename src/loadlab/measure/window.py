@@ -86,7 +86,9 @@ def pool_ceiling(endpoint: str, runtime: dict) -> float | None:
 
 def open_step(point: Point, runtime: dict, found: record.Record, step: offered.StepTimes,
               plan: Plan, tel: Telemetry | None = None) -> Measured:  # fmt: skip
-    """The open loop's step: whole slices from where throughput and latency settled."""
+    """The open loop's step: whole slices from where throughput and latency settled. A step
+    whose arrivals outran its completions is overloaded (``status``), settled or not: its
+    window gives the capacity it reached and how fast its backlog grew."""
     in_step = found.between(step.start, step.end)
     throughput = [s.counts["ok"] / found.width for s in in_step]
     latency = [
@@ -131,6 +133,9 @@ def _judge(point: Point, runtime: dict, stats: WindowStats, cut: steady.Truncati
         ceiling_rps=pool_ceiling(point.endpoint, runtime),
         locust_cpu_share=tel.locust_share(telemetry) if tel is not None else None,
     )
+    if found.backlog is not None:  # overloaded: how fast its queue grew is part of the result
+        stats = replace(stats, backlog_rps=found.backlog.growth,
+                        backlog_ci=found.backlog.growth_ci)  # fmt: skip
     return Measured(stats, telemetry, found.status, found.flags)
 
 
