@@ -347,3 +347,48 @@ def test_a_limit_that_shares_the_cores_with_locust_says_so(tmp_path):
     found = panels(index.render(Run.load(run.directory)).read_text())
     assert "shared CPUs 0 with the target" in found["CPU limit 1"]
     assert "shared CPUs" not in found["CPU limit 0.5"]
+
+
+# The open loop's panel: the hockey stick with its overloaded step.
+
+OPEN_POINTS = {100.0: "ok", 150.0: "unsteady", 250.0: "overloaded"}
+
+
+def open_run(directory: Path) -> Run:
+    """uvicorn-limiter io/sync at 100/s (ok), 150/s (unsteady) and 250/s (overloaded)."""
+    matrix = [Point("uvicorn-limiter", "io/sync", 1.0, None, 1, rate) for rate in OPEN_POINTS]
+    run = Run.create(directory, {"profile": "open", "load": "open"}, matrix)
+    for point in matrix:
+        result = run.points[point.id]
+        result.status = OPEN_POINTS[point.rate]
+        rps = min(point.rate, 186.0)
+        result.stats = WindowStats(requests=int(rps * 10), failures=0, rps=rps,
+                                   rps_ci=(rps - 2, rps + 2), offered_rate=point.rate,
+                                   sent_rate=point.rate, dropped=0, p50_ms=200.0,
+                                   p99_ms=5000.0 if point.rate > 200 else 210.0,
+                                   duration=10.0)  # fmt: skip
+    run.save()
+    return Run.load(directory)
+
+
+def test_the_open_panel_draws_overloaded_points_as_rings_and_leaves_unsteady_out(tmp_path):
+    """The 250/s overloaded step is drawn, at the 186/s it reached, as a ring named in its
+    tooltip; the unsteady 150/s step is left out and counted; the legend explains the ring."""
+    html = index.render(open_run(tmp_path / "open")).read_text()
+    (panel,) = panels(html).values()
+    throughput = svgs(panel)[0]
+    circles = [(c.get("class"), c.findtext("title")) for c in throughput.iter("circle")]
+    assert ("dot overloaded", "uvicorn-limiter io/sync\noffered requests/s 250: 186.0 "
+            "requests/s\noverloaded") in circles  # fmt: skip
+    assert ("dot", "uvicorn-limiter io/sync\noffered requests/s 100: 100.0 requests/s") in circles
+    assert not any("offered requests/s 150" in title for _, title in circles)
+    assert re.search(r"Not in these charts: (.*?) \(see", panel).group(1) == "1 unsteady"
+    assert "<span class='ring'></span>overloaded" in panel
+
+
+def test_the_header_counts_overloaded_points_apart_from_the_untrusted(tmp_path):
+    """The header has an overloaded chip, and its warning counts only the unsteady point as
+    not ok: an overloaded point is a result."""
+    header = index.render(open_run(tmp_path / "open")).read_text().split("</header>")[0]
+    assert "<span class='chip overloaded'>1 overloaded</span>" in header
+    assert "1 point(s) are not ok" in header and "1 point(s) overloaded" in header

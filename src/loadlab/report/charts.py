@@ -27,6 +27,7 @@ class Line:
     dashed: bool = False
     errors: Sequence[tuple[float, float, float]] = ()  # (x, low, high): 95 % intervals
     dotted: bool = False  # a second measured quantity of the same series (e.g. uncorrected)
+    marks: Sequence[tuple[float, str]] = ()  # (x, status): a point drawn as a ring, named
 
     @property
     def kind(self) -> str:
@@ -146,10 +147,12 @@ def _polyline(frame: Frame, line: Line, x_label: str, y_label: str) -> str:
     ]
     out += [_error_bar(frame, line.colour, x, low, high) for x, low, high in line.errors]
     # Markers on the model too: a lone predicted point would otherwise draw nothing at all.
-    out += [
-        _dot(frame, line, x, y, f"{what}\n{x_label} {_number(x)}: {y:.1f} {y_label}")
-        for x, y in points
-    ]
+    marks = {} if line.dashed else dict(line.marks)
+    for x, y in points:
+        tooltip = f"{what}\n{x_label} {_number(x)}: {y:.1f} {y_label}"
+        mark = marks.get(x)
+        out.append(_ring(frame, line.colour, x, y, mark, f"{tooltip}\n{mark}") if mark
+                   else _dot(frame, line, x, y, tooltip))  # fmt: skip
     return "\n".join(out)
 
 
@@ -174,6 +177,17 @@ def _dot(frame: Frame, line: Line, x: float, y: float, tooltip: str) -> str:
     return (
         f'<circle {look} cx="{frame.x(x)}" cy="{frame.y(y)}">'
         f"<title>{escape(tooltip)}</title></circle>"
+    )
+
+
+def _ring(frame: Frame, colour: str, x: float, y: float, mark: str, tooltip: str) -> str:
+    """A measured point with a status of its own (an overloaded step): a larger hollow ring
+    in the line's colour, the status its class and the last line of its tooltip."""
+    colour = escape(colour)
+    return (
+        f'<circle class="dot {escape(mark)}" r="4.5" fill="#fff" stroke="{colour}" '
+        f'stroke-width="2" cx="{frame.x(x)}" cy="{frame.y(y)}"><title>{escape(tooltip)}</title>'
+        "</circle>"
     )
 
 

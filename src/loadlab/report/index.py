@@ -13,7 +13,7 @@ from collections import Counter
 from html import escape
 from pathlib import Path
 
-from loadlab.measure.status import STATUSES
+from loadlab.measure.status import RESULTS, STATUSES
 from loadlab.report import charts, panels
 from loadlab.report.table import flatten, pairs, plain, table
 from loadlab.results import Run
@@ -57,10 +57,13 @@ def _header(run: Run) -> str:
                                   f"(overhead {eff['overhead']:.0%})"))  # fmt: skip
     line = " · ".join(f"{k} <b>{escape(plain(v))}</b>" for k, v in facts)
     note = ""
-    untrusted = sum(n for status, n in counts.items() if status not in ("ok", "pending"))
+    untrusted = sum(n for status, n in counts.items() if status not in (*RESULTS, "pending"))
     if untrusted:
         note += (f"<p class='warn'>{untrusted} point(s) are not ok: their numbers are shown in "
                  "the table with the reason, never as results.</p>")  # fmt: skip
+    if counts["overloaded"]:
+        note += (f"<p>{counts['overloaded']} point(s) overloaded: above capacity, drawn as rings "
+                 "at the capacity they reached; they meet no latency objective.</p>")  # fmt: skip
     if counts["pending"]:
         note += (
             "<p class='warn'>Some points are still pending: the run was interrupted or is "
@@ -99,6 +102,7 @@ code { font-size: 0.95em; }
 .chip.ok { background: #dff3e2; } .chip.failed { background: #fbdcdc; }
 .chip.pending { background: #fff1c9; }
 .chip.failing, .chip.harness-bound, .chip.unsteady { background: #fde6c8; }
+.chip.overloaded { background: #e3e8f7; }
 .warn { color: #8a5a00; margin: 4px 0; }
 .how { max-width: 62em; color: #333; background: #f6f8fa; padding: 10px 14px; border-radius: 6px; }
 .panel { border-top: 1px solid #ddd; margin-top: 18px; }
@@ -108,6 +112,8 @@ code { font-size: 0.95em; }
 .swatch { display: inline-block; width: 24px; margin-right: 6px; vertical-align: middle;
           border-top: 3px solid; }
 .swatch.dashed { border-top: 2px dashed #555; }
+.ring { display: inline-block; width: 7px; height: 7px; margin-right: 6px; border: 2px solid #555;
+        border-radius: 50%; vertical-align: middle; }
 .kv { display: grid; grid-template-columns: max-content 1fr; gap: 1px 14px; margin: 4px 0; }
 .kv dt { color: #555; } .kv dd { margin: 0; font-family: ui-monospace, monospace;
                                  word-break: break-all; }
@@ -124,6 +130,7 @@ table { border-collapse: collapse; font-size: 12px; }
 .points td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .points tr.failed td { background: #fdecec; } .points tr.pending td { color: #999; }
 .points tr.failing td, .points tr.harness-bound td, .points tr.unsteady td { background: #fff4e5; }
+.points tr.overloaded td { background: #f1f4fb; }
 .points td.status { font-weight: 600; } .points tr.failed td.status { color: #b00020; }
 .points tr.error td { color: #b00020; background: #fdecec; white-space: pre-wrap; }
 .points td.off { color: #b00020; font-weight: 600; }

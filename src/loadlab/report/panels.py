@@ -1,8 +1,9 @@
 """The charts of index.html: a panel per CPU limit and the view across limits.
 
-Only ok points are drawn as results (the open loop's panel also draws unsteady points: beyond
-capacity no point settles, and the hockey stick needs them); every other point is counted in a
-note under the panel's title and listed in the table. A series keeps one colour on the page.
+Only the points whose numbers are results are drawn (``status.RESULTS``): ok points, and in
+the open loop's panel overloaded ones too, as rings (beyond capacity the throughput is the
+capacity reached, and the hockey stick needs them); every other point is counted in a note
+under the panel's title and listed in the table. A series keeps one colour on the page.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from html import escape
 from statistics import fmean
 
 from loadlab.judge import across
+from loadlab.measure.status import RESULTS
 from loadlab.plan.profiles import Series
 from loadlab.report import charts
 from loadlab.report.charts import Line
@@ -50,8 +52,10 @@ user of the service sees; the dotted line is the same from the actual send, what
 tool would report. Dashed lines are the open-loop model: below the pool's capacity P/S the
 throughput equals the offered rate and (uniform arrivals) latency is S, Poisson arrivals queue
 as M/D/c (exact, Crommelin/Franx); above capacity the throughput flattens at P/S (the capacity
-line) and the backlog grows at (rate - P/S) a second, so latency climbs through the window:
-such points never settle and are drawn but marked unsteady in the table. Dropped sends are
+line) and the backlog grows at (rate - P/S) a second, so latency climbs through the window.
+A step whose arrivals outran its completions is <i>overloaded</i>, drawn as a ring: its
+throughput is the capacity it reached, and the table gives how fast its backlog grew.
+Unsteady points (below capacity, yet their series moved) are left out. Dropped sends are
 requests the in-flight cap (MAX_IN_FLIGHT) refused."""
 
 HOW_TO_READ = """\
@@ -153,19 +157,20 @@ def across_limits(run: Run, colours: dict[Series, str]) -> str:
 
 def _open_panel(results: list[PointResult], series: list[Series], cpus: float,
                 colours: dict[Series, str]) -> str:  # fmt: skip
-    # Beyond capacity no point settles: the hockey stick needs them, marked in the table.
-    drawn = [r for r in results if r.stats and r.status in ("ok", "unsteady")]
+    # Beyond capacity the backlog grows: the hockey stick needs those points, as rings.
+    drawn = [r for r in results if r.stats and r.status in RESULTS]
     figures = []
     for title, key, second, model_key, unit, interval in OPEN_CHARTS:
         lines = []
         for s in series:
             mine = [r for r in drawn if _series(r) == s]
             errors = _intervals(mine, interval) if interval else []
+            marks = _marks(mine)
             lines.append(Line(_label(s), _averaged(mine, _measured(key)), colours[s], False,
-                              errors))  # fmt: skip
+                              errors, marks=marks))  # fmt: skip
             if second:
                 lines.append(Line(_label(s), _averaged(mine, _measured(second)), colours[s],
-                                  dotted=True))  # fmt: skip
+                                  dotted=True, marks=marks))  # fmt: skip
             if model_key:
                 lines.append(Line(_label(s), _averaged(mine, _modelled(model_key)), colours[s],
                                   True))  # fmt: skip
@@ -174,9 +179,10 @@ def _open_panel(results: list[PointResult], series: list[Series], cpus: float,
     left_out = Counter(r.status for r in results if r not in drawn)
     note = ", ".join(f"{n} {status}" for status, n in left_out.items())
     note = f"<p class='warn'>Not in these charts: {note} (see the table).</p>" if note else ""
+    legend = _legend(series, colours, overloaded=any(r.status != "ok" for r in drawn))
     return (
         f"<section class='panel'><h2>CPU limit {cpus:g}, open loop</h2>\n"
-        f"<p class='how'>{OPEN_HOW_TO_READ}</p>{_legend(series, colours)}{note}\n"
+        f"<p class='how'>{OPEN_HOW_TO_READ}</p>{legend}{note}\n"
         f"<div class='charts'>{''.join(figures)}</div></section>"
     )
 
@@ -225,13 +231,21 @@ def _intervals(results: list[PointResult], key: str) -> list[tuple[float, float,
             for users, cis in sorted(by_users.items())]  # fmt: skip
 
 
-def _legend(series: list[Series], colours: dict[Series, str]) -> str:
+def _marks(results: list[PointResult]) -> list[tuple[float, str]]:
+    """(level, status) where a drawn point is not ok (an overloaded step): drawn as a ring."""
+    return sorted({(r.point.level, r.status) for r in results if r.status != "ok"})
+
+
+def _legend(series: list[Series], colours: dict[Series, str], overloaded: bool = False) -> str:
     items = [
         f"<li><span class='swatch' style='border-color:{colours[s]}'></span>"
         f"{escape(_label(s))}</li>"
         for s in series
     ]
     items.append("<li><span class='swatch dashed'></span>model prediction</li>")
+    if overloaded:
+        items.append("<li><span class='ring'></span>overloaded: the capacity it reached, its "
+                     "backlog growing</li>")  # fmt: skip
     return f"<ul class='legend'>{''.join(items)}</ul>"
 
 
