@@ -1,14 +1,16 @@
 #!/bin/sh
-# A fresh PostgreSQL for every start: initdb on PGDATA (a tmpfs: fast, nothing persists), the
-# role lab/lab and database lab, a seeded table, then the server in the foreground (PID 1).
+# A fresh PostgreSQL for every start: initdb on PGDATA (in /dev/shm: fast, nothing persists;
+# Docker makes it writable to all at every start, where a tmpfs's `mode=` is lost on a
+# restart), the role lab/lab and database lab, a seeded table, then the server in the
+# foreground (PID 1).
 # While seeding it listens on its Unix socket only, so `pg_isready -h 127.0.0.1` (the health
 # check) answers only once the data is there.
 set -eu
-: "${PGDATA:=/pgdata/data}"
+: "${PGDATA:=/dev/shm/pgdata}"
 : "${SEED_ROWS:=1000}"
 : "${MAX_CONNECTIONS:=200}"
 sockets=$(dirname "$PGDATA")
-[ -w "$sockets" ] || { echo "pool-db: $sockets is not writable (mount a tmpfs there)" >&2; exit 1; }
+[ -w "$sockets" ] || { echo "pool-db: $sockets is not writable (PGDATA=$PGDATA)" >&2; exit 1; }
 
 rm -rf "$PGDATA"
 # No password on the socket (the seed below); a password (lab) over TCP, from anywhere.
