@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import ClassVar
+
 import pytest
 
+from loadlab import cli, workflow
 from loadlab.errors import PointError
+from loadlab.measure.stats import WindowStats
 from loadlab.measure.window import pool_ceiling
+from loadlab.plan.config import SweepConfig, resolve
+from loadlab.plan.matrix import Point
 from loadlab.plan.placement import place
+from loadlab.results import Run
+from loadlab.stack import images
+from loadlab.stack.compose import Stack
 from loadlab.stack.readiness import check_limits
 
 
@@ -91,3 +102,106 @@ def test_a_steps_cost_is_measured_once_per_container_and_concurrency(monkeypatch
     io = Point("uvicorn", "io/sync", 1.0, 4, 1)
     assert found.cost("u", "c1", io, {}, {0}) is None
     assert calls == [4, 16] and found.seconds >= 0
+
+
+# The sweep's exit status, from execute() to the command line, with the measuring stubbed.
+
+
+class _Sweep:
+    """Stands in for ``sweep.Sweep``: every point gets the status (and the throughput) that
+    ``measured`` gives its level, as if it had been measured."""
+
+    measured: ClassVar[Callable[[Point], tuple[str, float]]]
+
+    def __init__(self, plan, run, stack, progress, prepared=None) -> None:
+        self.run, self.progress, self.measured_s = run, progress, 10.0
+        self.calibrations = SimpleNamespace(seconds=0.0)
+
+    def execute(self) -> None:
+        for result in self.run.points.values():
+            result.status, rps = self.measured(result.point)
+            result.stats = WindowStats(requests=int(rps * 10), failures=0, rps=rps, duration=10.0)
+
+
+def swept(tmp_path, monkeypatch, capsys, settings: dict[str, str],
+          measured: Callable[[Point], tuple[str, float]]) -> tuple[int, str, str, Run]:  # fmt: skip
+    """``loadlab sweep`` with these settings (exit status, stdout, stderr, the run on disk)."""
+    config = SweepConfig.from_strings({"out": str(tmp_path), "run_id": "run", **settings})
+    plan = resolve(config, [0, 1])
+    monkeypatch.setattr(
+        workflow, "Sweep", type("Sweep", (_Sweep,), {"measured": staticmethod(measured)})
+    )
+    monkeypatch.setattr(workflow.metadata, "collect", dict)
+    outcome = workflow.execute(plan, Stack(), images.Prepared(None, {}))
+    monkeypatch.setattr(cli, "_measure", lambda _args: outcome)
+    code = cli._cmd_sweep(SimpleNamespace())
+    out, err = capsys.readouterr()
+    return code, out, err, Run.load(outcome.run.directory)
+
+
+OPEN = {"profile": "open", "variants": "uvicorn-limiter", "endpoints": "io/sync",
+        "rates": "100,150,250"}  # fmt: skip
+
+
+def test_an_overloaded_step_is_a_result_the_sweep_exits_0_with(tmp_path, monkeypatch, capsys):
+    """100/s and 150/s ok and 250/s overloaded (on a pool of 200/s): exit 0, no error line."""
+
+    def measured(point: Point) -> tuple[str, float]:
+        return ("overloaded", 186.0) if point.rate > 200 else ("ok", point.rate)
+
+    code, _, err, run = swept(tmp_path, monkeypatch, capsys, OPEN, measured)
+    assert code == 0 and "error:" not in err
+    assert sorted(r.status for r in run.points.values()) == ["ok", "ok", "overloaded"]
+
+
+@pytest.mark.parametrize("status", ["unsteady", "harness-bound", "failing", "failed"])
+def test_any_other_status_still_exits_1(tmp_path, monkeypatch, capsys, status):
+    """An open-loop step unsteady below capacity (or harness-bound, failing, failed) is not a
+    result: exit 1, with the error line counting it; an overloaded one beside it is not
+    counted."""
+
+    def measured(point: Point) -> tuple[str, float]:
+        return {100.0: ("ok", 100.0), 150.0: (status, 150.0)}.get(point.rate, ("overloaded", 186))
+
+    code, _, err, _ = swept(tmp_path, monkeypatch, capsys, OPEN, measured)
+    assert code == 1
+    assert f"error: points not ok (1 {status}); see " in err
+
+
+def test_a_benchs_harness_bound_points_exit_0_and_report_the_ceiling(tmp_path, monkeypatch,
+                                                                     capsys):  # fmt: skip
+    """A bench, whose every point may be harness-bound by design, exits 0 and reports its
+    ceiling per series, printed at the end and in run.json's metadata, beside the highest."""
+
+    def measured(point: Point) -> tuple[str, float]:
+        rps = point.users * (30.0 if point.variant == "uvicorn" else 50.0)
+        return ("ok" if point.users == 1 else "harness-bound", rps)
+
+    code, out, err, run = swept(tmp_path, monkeypatch, capsys, {"profile": "bench"}, measured)
+    assert code == 0 and "error:" not in err
+    assert run.metadata["harness_ceiling_by_series"] == {
+        "uvicorn health": 3000.0,
+        "uvicorn-workers health": 5000.0,
+    }
+    assert run.metadata["harness_ceiling_rps"] == 5000.0
+    assert ("harness ceiling (requests/s Locust drove, per series): uvicorn health 3000, "
+            "uvicorn-workers health 5000") in out  # fmt: skip
+
+
+@pytest.mark.parametrize("profile", ["default", "smoke"])
+def test_harness_bound_still_fails_any_other_profile(tmp_path, monkeypatch, capsys, profile):
+    """Outside a bench a harness-bound point is an error (exit 1), and no ceiling is printed."""
+    code, out, err, _ = swept(tmp_path, monkeypatch, capsys, {"profile": profile},
+                              lambda point: ("harness-bound", 100.0))  # fmt: skip
+    assert code == 1 and "harness-bound); see " in err
+    assert "harness ceiling" not in out
+
+
+def test_a_bench_that_failed_a_point_still_exits_1(tmp_path, monkeypatch, capsys):
+    """A bench's expected status is harness-bound, not failed or unsteady: those exit 1."""
+
+    def measured(point: Point) -> tuple[str, float]:
+        return ("unsteady", 10.0) if point.users == 1 else ("harness-bound", 900.0)
+
+    code, _, err, _ = swept(tmp_path, monkeypatch, capsys, {"profile": "bench"}, measured)
+    assert code == 1 and "error: points not ok (2 unsteady)" in err
