@@ -27,6 +27,7 @@ from pathlib import Path
 from loadlab.durable import write_atomic
 from loadlab.errors import LabError
 from loadlab.measure.stats import Usage, WindowStats
+from loadlab.measure.status import STATUSES
 from loadlab.model.predictions import Prediction
 from loadlab.plan.matrix import Point
 
@@ -147,8 +148,7 @@ COLUMNS = (
     Column("max_ms", "the slowest request's latency, ms", _stat("max_ms")),
     Column("predicted_rps", "the model's throughput (empty: no model)", _predicted("rps")),
     Column("predicted_mean_ms", "the model's mean latency, ms", _predicted("mean_ms")),
-    Column("status", "the point's status: ok, failed, failing, harness-bound, unsteady, pending",
-           lambda r: r.status),
+    Column("status", f"the point's status: {', '.join(STATUSES)}", lambda r: r.status),
     Column("pool", "the model's pool: requests that progress at once, or unbounded",
            lambda r: r.prediction.stored_pool if r.prediction is not None else None),
     Column("rps_error_pct", "(rps - predicted_rps) / predicted_rps, in per cent", _model_error),
