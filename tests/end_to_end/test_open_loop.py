@@ -67,3 +67,23 @@ def test_percentiles_come_from_bounded_histograms(open_run):
     for rate in (100.0, 150.0, 250.0):
         keys = {"p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms", "lag_p99_ms"}
         assert keys <= set(open_run[rate]["stats"])
+
+
+def test_a_sweep_past_capacity_is_overloaded_and_exits_0(tmp_path, stack):
+    """uvicorn-limiter's 40 threads at 0.2 s (P/S = 200) at 100, 150 and 250/s: the sweep
+    exits 0, the two steps below capacity ok and the 250/s one overloaded, its throughput
+    the capacity it reached and its backlog growing."""
+    args = ["--profile", "open", "--variants", "uvicorn-limiter", "--thread-limit", "40",
+            "--work-seconds", "0.2", "--endpoints", "io/sync", "--rates", "100,150,250",
+            "--duration", "8", "--out", str(tmp_path), "--run-id", "overload"]  # fmt: skip
+    code, _, stderr = finish(loadlab("sweep", *args))
+    points = json.loads((tmp_path / "overload" / "run.json").read_text())["points"]
+    by_rate = {p["rate"]: p for p in points}
+    assert code == 0, stderr
+    assert {rate: p["status"] for rate, p in by_rate.items()} == {
+        100.0: "ok",
+        150.0: "ok",
+        250.0: "overloaded",
+    }, [p["flags"] for p in points]
+    over = by_rate[250.0]["stats"]
+    assert over["rps"] <= CAPACITY * 1.03 and over["backlog_rps"] > 0.03 * 250
