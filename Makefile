@@ -185,7 +185,7 @@ $(PY313_WHEELS)/.done: uv.lock scripts/wheelhouse.sh | $(UV)
 images-py313: engine $(PY313_WHEELS)/.done ## build loadlab/target:py3.13 (Python 3.13, offline)
 	@mkdir -p $(BUILD)
 	@base=$$(BUILD_DIR=$(BUILD) scripts/base-image.sh 3.13); echo "images-py313: base $$base"; \
-	  tar -cf - services/Dockerfile services/target/*.py src/loadlab/shared/*.py $(PY313_WHEELS) \
+	  tar -cf - services/Dockerfile services/target/*.py src/loadlab/shared/*.py src/loadlab/probe/*.py $(PY313_WHEELS) \
 	  | docker build --quiet -f services/Dockerfile --build-arg BASE_IMAGE=$$base \
 	      --build-arg WHEELHOUSE=$(PY313_WHEELS) -t loadlab/target:py3.13 - >/dev/null
 	@docker image ls --format '{{.Repository}}:{{.Tag}} {{.ID}} {{.Size}}' loadlab/target:py3.13

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loadlab.errors import ConfigError, EngineError, LabError
+from loadlab.judge import binds
 from loadlab.measure.status import RESULTS
 from loadlab.plan.config import (
     Plan,
@@ -144,6 +145,8 @@ def execute(plan: Plan, stack: Stack, prepared: images.Prepared) -> Outcome:
         sweep.progress.close()
         run.metadata["finished_at"] = metadata.now()
         run.metadata["interrupted"] = interrupted
+        # What binds each series, with its evidence (judge.binds), kept in run.json.
+        run.metadata["binds"] = [b.to_json() for b in binds.bindings(run)]
         run.metadata["efficiency"] = efficiency(
             sweep.measured_s, sweep.progress.elapsed(), sweep.calibrations.seconds
         )

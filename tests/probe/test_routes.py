@@ -7,10 +7,32 @@ import os
 import time
 
 import pytest
+from anyio import to_thread
 
 from tests.probe.asgi import lifespan, request
 
-LAG_KEYS = {"pid", "samples", "p50_ms", "p99_ms", "max_ms", "interval_ms"}
+LAG_KEYS = {"pid", "samples", "p50_ms", "p99_ms", "max_ms", "interval_ms", "tokens_in_use_p50",
+            "tokens_in_use_max"}  # fmt: skip
+
+
+def test_lag_counts_the_thread_limiters_tokens_in_use(probe):
+    """Three threads held for 0.2 s show as 3 tokens in use at the ticks meanwhile, 0 before."""
+    app = probe()
+
+    async def scenario():
+        async with lifespan(app):
+            await asyncio.sleep(0.1)
+            idle_until = time.time()
+            since = time.time()
+            held = [asyncio.create_task(to_thread.run_sync(time.sleep, 0.2)) for _ in range(3)]
+            await asyncio.gather(*held)
+            until = time.time()
+            busy = (await request(app, f"/_lab/lag?since={since}&until={until}")).json()
+            idle = (await request(app, f"/_lab/lag?until={idle_until}")).json()
+            return busy, idle
+
+    busy, idle = run(scenario)
+    assert busy["tokens_in_use_max"] == 3 and idle["tokens_in_use_max"] == 0
 
 
 def test_lag_reports_the_samples_of_a_wall_clock_range(probe):

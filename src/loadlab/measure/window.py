@@ -76,7 +76,7 @@ def closed_step(point: Point, runtime: dict, found: list[samples.Sample],
 
 def pool_ceiling(endpoint: str, runtime: dict) -> float | None:
     """P / S: the most requests a second a pool of P threads sleeping S seconds can complete."""
-    if ENDPOINTS[endpoint].kind != "io":
+    if endpoint not in ENDPOINTS or ENDPOINTS[endpoint].kind != "io":  # a user's: not known
         return None
     pool, service = closed_loop.pool_size(endpoint, runtime), runtime.get("work_seconds")
     if pool is None or not service or math.isinf(pool):

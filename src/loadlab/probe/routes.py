@@ -46,10 +46,14 @@ async def answer(probe: Probe, scope: dict, send: Any) -> None:
 def lag_document(probe: Probe, since: float, until: float) -> dict:
     """The lag samples of ``since`` to ``until``, summarised. Sorting a long range (up to 20
     minutes of samples) takes a few milliseconds of this loop: ask after a window, not during."""
+    busy = sorted(probe.monitor.ring.busy_between(since, until))
     return {
         "pid": os.getpid(),
         **summarize(probe.monitor.ring, since, until),
         "interval_ms": probe.monitor.interval * 1000,
+        # How many of the thread limiter's tokens were held, sampled at each tick.
+        "tokens_in_use_p50": busy[len(busy) // 2] if busy else None,
+        "tokens_in_use_max": busy[-1] if busy else None,
     }
 
 

@@ -72,9 +72,11 @@ class Probe:
         if loop is self._loop:
             return
         self._loop = loop
+        limiter = to_thread.current_default_thread_limiter()
         if self.settings.thread_limit is not None:
-            to_thread.current_default_thread_limiter().total_tokens = self.settings.thread_limit
-        self.monitor.start(loop)
+            limiter.total_tokens = self.settings.thread_limit
+        # Read here, in a task: a timer callback has no task, and anyio needs one to find it.
+        self.monitor.start(loop, limiter)
 
     def document(self) -> dict:
         """/_lab/runtime: this process's facts, then any the app adds (state.lab_facts)."""

@@ -13,6 +13,7 @@ from collections import Counter
 from html import escape
 from pathlib import Path
 
+from loadlab.judge import binds
 from loadlab.measure.status import RESULTS, STATUSES
 from loadlab.report import charts, panels
 from loadlab.report.table import flatten, pairs, plain, table
@@ -34,7 +35,7 @@ def page(run: Run) -> str:
     colours = panels.series_colours(run)
     limits = sorted({r.point.cpus for r in run.points.values()})
     body = "\n".join([_header(run), f"<p class='how'>{panels.HOW_TO_READ}</p>",
-                      panels.across_limits(run, colours),
+                      _binds(run), panels.across_limits(run, colours),
                       *(panels.panel(run, cpus, colours) for cpus in limits), table(run),
                       _environment(run)])  # fmt: skip
     return (
@@ -73,6 +74,19 @@ def _header(run: Run) -> str:
         f"<header><h1>Run <code>{escape(run.run_id)}</code></h1>\n<p>{line}</p>\n"
         f"<p>{chips}</p>{note}</header>"
     )
+
+
+def _binds(run: Run) -> str:
+    """One sentence per series: what capped its throughput, from its own measurements."""
+    found = binds.bindings(run)
+    if not found:
+        return ""
+    items = "".join(
+        f"<li><b>{escape(b.variant)} {escape(b.endpoint)}</b> at {b.cpus:g} CPU: "
+        f"{escape(b.sentence)}</li>"
+        for b in found
+    )
+    return f"<section class='binds'><h2>What binds</h2><ul>{items}</ul></section>"
 
 
 def _span(run: Run) -> tuple[str | None, str | None]:

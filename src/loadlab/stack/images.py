@@ -138,7 +138,8 @@ def _tar(entries: list[tuple[Path, str, tuple[str, ...]]]) -> bytes:
     """A build context: each (path, its name in the context, top-level names to leave out);
     __pycache__ is always left out."""
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
+    # GNU format: a PAX header first makes `docker build -` take the stream for a Dockerfile.
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as tar:
         for path, name, skip in entries:
             tar.add(path, arcname=name or ".", filter=lambda info, s=skip: _keep(info, s))
     return buffer.getvalue()

@@ -40,7 +40,10 @@ def check_answer(url: str, target: Target, endpoint: str, timeout: float = 120) 
     """One request, as the target file describes it, checked for the expected status and
     body (and, on the demo, for a correct result), before the endpoint is put under load."""
     e = target.endpoint(endpoint)
-    status, body = fetch(url + e.path, e.method, e.body, dict(e.headers), timeout=timeout)
+    try:
+        status, body = fetch(url + e.path, e.method, e.body, dict(e.headers), timeout=timeout)
+    except PointError as exc:
+        raise PointError(f"endpoint {e.name}: {exc}") from None
     wrong_body = e.expect_body is not None and e.expect_body.encode() not in body
     if status != e.expect_status or wrong_body:
         want = f"status {e.expect_status}" + (f" with {e.expect_body!r}" if e.expect_body else "")
@@ -101,8 +104,12 @@ def event_loop_lag(url: str, since: float, until: float, runtime: dict) -> dict 
     done = [v for v in seen.values() if v.get("samples")]
     if not done:
         return None
-    keys = ("p50_ms", "p99_ms", "max_ms")
-    worst = {k: max(v[k] for v in done if v.get(k) is not None) for k in keys}
+    worst = {k: max((v[k] for v in done if v.get(k) is not None), default=None)
+             for k in ("p50_ms", "p99_ms", "max_ms")}  # fmt: skip
+    # Tokens are per process: the server held their sum.
+    for k in ("tokens_in_use_p50", "tokens_in_use_max"):
+        held = [v[k] for v in done if v.get(k) is not None]
+        worst[k] = sum(held) if held else None
     return {**worst, "samples": sum(v["samples"] for v in done), "processes": len(done),
             "interval_ms": done[0].get("interval_ms")}  # fmt: skip
 

@@ -23,7 +23,9 @@ ANSWER_SECONDS = 30  # a user's endpoint that takes longer than this once is a h
 def container_env(plan: Plan, prepared: images.Prepared, variant: str,
                   placement: Placement) -> dict[str, str]:  # fmt: skip
     """What Compose interpolates for ``variant`` of the plan's target under ``placement``."""
-    target = images.compose_env(plan.target, prepared, variant, plan.directory / "target-env")
+    # Beside the runs, not in this one's directory: verify runs before that exists.
+    env_dir = plan.config.out / ".target-env" / plan.directory.name
+    target = images.compose_env(plan.target, prepared, variant, env_dir)
     return {**plan.target_env(), **target, "CPUS": f"{placement.cpus:g}",
             "CPUSET": placement.target_cpuset}  # fmt: skip
 
