@@ -11,7 +11,8 @@
 - ``stats``: the typed numbers of a window, for either loop (WindowStats), and what the
   containers used over it (Usage).
 - ``status``: whether a point can be trusted: its status and every reason (assess,
-  Assessment, STATUSES and the thresholds).
+  Assessment, STATUSES and the thresholds); RESULTS, the statuses whose numbers are results
+  (ok, overloaded), an overloaded window's Backlog, and can_meet_slo (ok alone).
 
 Nothing here imports ``results``: the sweep records a Measured as a point's result.
 """
