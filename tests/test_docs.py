@@ -24,11 +24,22 @@ PACKAGE = ROOT / "src" / "loadlab"
 SUBPACKAGES = sorted(p.parent.name for p in PACKAGE.glob("*/__init__.py"))
 MAX_README_BYTES = 10_000
 # Folders of the repository a path in the prose may start with.
-TOP = ("src", "tests", "services", "loadtests", "scripts", "docs", "baseline", ".github")
+TOP = (
+    "src",
+    "tests",
+    "services",
+    "loadtests",
+    "scripts",
+    "docs",
+    "baseline",
+    ".github",
+    "examples",
+)
 GLOSSARY = (
     "point", "series", "step", "window", "plan", "profile", "variant", "group", "run",
     "repeat", "level", "placement", "status", "change", "verdict", "yardstick", "model",
-    "harness-bound", "unsteady", "failing", "failed", "the store", "fingerprint",
+    "harness-bound", "unsteady", "failing", "failed", "the store", "fingerprint", "target", "probe",
+    "knob",
 )  # fmt: skip
 MAKE_STATE = ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")
 COLUMNS_HEADER = "| column | meaning |"

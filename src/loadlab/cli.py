@@ -21,7 +21,7 @@ from loadlab.plan.config import SweepConfig, settings_help
 from loadlab.report import index
 from loadlab.results import Run
 from loadlab.stack import lock
-from loadlab.stack.compose import ROOT, Stack
+from loadlab.stack.compose import ROOT
 
 
 def _cmd_cpus(args: argparse.Namespace) -> int:
@@ -49,7 +49,7 @@ def _measure(args: argparse.Namespace) -> workflow.Outcome | int:
         if args.dry_run:
             print(workflow.describe(plan))
             return 0
-        stack = Stack()
+        stack = workflow.stack_for(plan)
         prepared = workflow.preflight(stack, plan)
         outcome = workflow.execute(plan, stack, prepared)
     where = outcome.run.directory
@@ -77,7 +77,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         )
         return 0
     with lock.hold(ROOT, f"verify {plan.target.name}"):
-        workflow.preflight(Stack(), plan)
+        workflow.preflight(workflow.stack_for(plan), plan)
     names = verify.endpoints(plan)
     print(f"verify: {plan.target.name}: {len(names)} endpoint(s) answered as "
           f"{plan.target.file.name} says on {plan.series[0][0]} ({', '.join(names)})")  # fmt: skip

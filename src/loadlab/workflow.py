@@ -99,6 +99,11 @@ def describe(plan: Plan) -> str:
     )
 
 
+def stack_for(plan: Plan) -> Stack:
+    """The lab's Compose project, with the target's own Compose file (its database) added."""
+    return Stack(extra_files=(plan.target.compose,) if plan.target.compose else ())
+
+
 def preflight(stack: Stack, plan: Plan) -> images.Prepared:
     """Fail before anything starts when the engine or an image is missing or unfit, or the
     target answers other than its file says (verify); what Compose will run otherwise."""

@@ -101,6 +101,11 @@ def target(run: Run) -> dict[str, Any]:
     found: dict[str, Any] = {"versions": _joined(versions)} if versions else {}
     if pythons:
         found["python"] = "/".join(sorted(pythons))
+    # A target file's app: its name and image ids (a night on another image of it is another
+    # machine's). The demo's image is the lab's own code, which the nightly exists to judge.
+    own = run.metadata.get("target") or {}
+    if own and not str(own.get("file", "")).endswith("services/target/target.toml"):
+        found["app"] = {"name": own.get("name"), "images": own.get("images") or {}}
     return found
 
 

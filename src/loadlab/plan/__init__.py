@@ -3,6 +3,8 @@
 - ``config``: the sweep's settings (SweepConfig, each field with its parser and help), resolved
   into a Plan by ``resolve`` (the profile filled in, the run's directory named, every check
   made before anything starts).
+- ``series``: which series a plan measures, per target Python and knob, and a target file's
+  [sweep] defaults (of_plan, with_knobs, target_defaults).
 - ``profiles``: the named matrices a sweep starts from (PROFILES, Profile).
 - ``variants``: the target's Compose services and the Pythons they run (VARIANTS, image_of).
 - ``matrix``: the points of a plan, ordered so each container starts once (Point, points,

@@ -23,9 +23,11 @@ from typing import Any
 from loadlab.errors import ConfigError
 from loadlab.plan import target_file
 from loadlab.plan.placement import host_cpus
-from loadlab.plan.profiles import PROFILES, Profile, Series
-from loadlab.plan.target import MIX, Target
-from loadlab.plan.variants import IMAGE_TAGS, TARGET_VARIANTS, with_knobs
+from loadlab.plan.profiles import PROFILES, Profile
+from loadlab.plan.series import of_plan, on_pythons, target_defaults
+from loadlab.plan.series import with_knobs as knob_series
+from loadlab.plan.target import Target
+from loadlab.plan.variants import IMAGE_TAGS, TARGET_VARIANTS
 from loadlab.shared import service
 from loadlab.shared.offered import LOADS
 from loadlab.shared.settings import Bound, SettingsError, items, parse_all, scalar, setting
@@ -204,10 +206,11 @@ class Plan(Profile):
 def resolve(config: SweepConfig, cores: list[int] | None = None,
             now: dt.datetime | None = None) -> Plan:  # fmt: skip
     """Fill in the profile and check every value; raises ConfigError on the first bad one."""
+    target = target_file.load(config.target) if config.target else target_file.demo()
+    config = target_defaults(config, target)
     profile = PROFILES[config.profile]
     load = config.load or ("open" if config.profile == "open" else "closed")
-    target = target_file.load(config.target) if config.target else target_file.demo()
-    series = _with_knobs(_on_pythons(_series(config, profile, target), config.pythons), target)
+    series = knob_series(on_pythons(of_plan(config, profile, target), config.pythons), target)
     profile = replace(profile, series=series)
     given = {f.name: getattr(config, f.name) for f in fields(Profile) if f.name != "series"}
     plan = Plan(
@@ -227,47 +230,6 @@ def resolve(config: SweepConfig, cores: list[int] | None = None,
 def asdict_shallow(profile: Profile) -> dict[str, Any]:
     """A profile's fields as a dict, values as they are (dataclasses.asdict would copy)."""
     return {f.name: getattr(profile, f.name) for f in fields(Profile)}
-
-
-def _series(config: SweepConfig, profile: Profile, target: Target) -> tuple[Series, ...]:
-    """The (variant, endpoint) series: the profile's for the demo, else every endpoint of the
-    target file on uvicorn, each narrowed by VARIANTS and ENDPOINTS."""
-    if target.demo and config.variants is None and config.endpoints is None:
-        return profile.series
-    if not target.demo and any("@" in v for v in config.variants or ()):
-        raise ConfigError("VARIANTS: name@3.13 runs the demo's 3.13 image; a target file's app "
-                          "runs on its own image")  # fmt: skip
-    mine = [e.name for e in target.endpoints]
-    if target.demo:
-        variants = config.variants or tuple(dict.fromkeys(v for v, _ in profile.series))
-        endpoints = config.endpoints or tuple(dict.fromkeys(e for _, e in profile.series))
-    else:
-        variants, endpoints = config.variants or ("uvicorn",), config.endpoints or tuple(mine)
-    stripped = [e.strip("/") for e in endpoints]
-    for e in stripped:
-        if e not in mine and e != MIX:
-            raise ConfigError(f"ENDPOINTS: unknown endpoint {e!r} of {target.name} "
-                              f"(known: {', '.join(mine)}, or {MIX})")  # fmt: skip
-    if len(set(stripped)) != len(stripped):
-        raise ConfigError(f"ENDPOINTS repeats an endpoint: {', '.join(endpoints)}")
-    return tuple((v, e) for v in variants for e in stripped)
-
-
-def _with_knobs(series: tuple[Series, ...], target: Target) -> tuple[Series, ...]:
-    """Each series once per combination of the target's knobs (a variant+NAME=value each)."""
-    combos = [()]
-    for name, values in target.knobs:
-        combos = [(*c, (name, v)) for c in combos for v in values]
-    return tuple((with_knobs(v, c), e) for v, e in series for c in combos)
-
-
-def _on_pythons(series: tuple[Series, ...], pythons: tuple[str, ...] | None) -> tuple[Series, ...]:
-    """Each series once per target Python (3.11 is the plain image, 3.13 the @3.13 one)."""
-    if not pythons:
-        return series
-    if any("@" in v for v, _ in series):
-        raise ConfigError("PYTHONS and a VARIANT@python name cannot be combined")
-    return tuple((v if p == "3.11" else f"{v}@{p}", e) for p in pythons for v, e in series)
 
 
 def _check(plan: Plan, cores: list[int]) -> None:

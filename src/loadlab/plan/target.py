@@ -83,6 +83,7 @@ class Target:
     services: tuple[str, ...] = ()  # its services, started healthy before the target
     debian_images: tuple[tuple[str, tuple[str, ...]], ...] = ()  # tag -> Debian packages
     demo: bool = False  # the lab's own demo app (its models and answer checks apply)
+    sweep: tuple[tuple[str, str], ...] = ()  # [sweep]: the setting's defaults, as text
     extra: dict = field(default_factory=dict, compare=False)
 
     def endpoint(self, name: str) -> TargetEndpoint:
@@ -90,5 +91,3 @@ class Target:
             if e.name == name:
                 return e
         raise KeyError(name)
-
-

@@ -32,8 +32,8 @@ from loadlab.plan.target_keys import (
     _Where,
 )
 
-TOP_KEYS = ("name", "image", "build", "app", "health", "endpoints", "env", "knobs", "wheels",
-            "compose", "services", "debian_images", "demo")  # fmt: skip
+TOP_KEYS = ("name", "image", "build", "app", "health", "endpoints", "env", "knobs", "sweep",
+            "wheels", "compose", "services", "debian_images", "demo")  # fmt: skip
 KNOB_VALUE = re.compile(r"[A-Za-z0-9._:-]+")
 VARIABLE = re.compile(r"[A-Z_][A-Z0-9_]*")
 IMAGE = re.compile(r"[^\s:]+(?::[^\s:]+)*")  # "name" or "name:tag", a registry's port allowed
@@ -74,6 +74,7 @@ def load(path: str | Path) -> Target:
         services=_services(raw.get("services"), compose, where),
         debian_images=_debian_images(raw.get("debian_images", {}), where),
         demo=_bool(raw.get("demo", False), "demo", where),
+        sweep=_sweep(raw.get("sweep", {}), where),
     )
 
 
@@ -268,3 +269,20 @@ def _debian_images(value: Any, where: _Where) -> tuple[tuple[str, tuple[str, ...
                 where.fail(f"{key}[{i}]", f"must be a Debian package name, got {package!r}")
         images.append((tag, tuple(packages)))
     return tuple(images)
+
+
+# The settings a target file may give its sweep's defaults for (a given setting wins).
+SWEEP_KEYS = ("variants", "endpoints", "cpus", "users", "rates", "duration", "warmup", "repeats",
+              "thread_limit", "workers")  # fmt: skip
+
+
+def _sweep(value: Any, where: _Where) -> tuple[tuple[str, str], ...]:
+    """[sweep]: defaults for this target's sweep, as the setting's own text (``users =
+    [5, 10, 15]`` is USERS=5,10,15); checked by the settings' parsers in plan.config."""
+    table = _table(value, "sweep", where)
+    _known(table, SWEEP_KEYS, "sweep.", "[sweep]", where)
+    found = []
+    for key, raw in table.items():
+        values = raw if isinstance(raw, list) else [raw]
+        found.append((key, ",".join(_scalar(v, f"sweep.{key}", where) for v in values)))
+    return tuple(found)

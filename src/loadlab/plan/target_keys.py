@@ -164,5 +164,3 @@ def _expect_body(value: Any, key: str, where: _Where) -> str | None:
     if not _string(value, key, where):
         where.fail(key, "must not be empty (leave it out to check the status alone)")
     return value
-
-
