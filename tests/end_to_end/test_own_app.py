@@ -138,3 +138,19 @@ def test_a_faulty_app_is_one_line_in_bounded_time_with_nothing_left(stack, tmp_p
     assert len(errors) == 1 and said in errors[0], err
     assert took < FAULT_SECONDS, f"{took:.0f} s: {errors}"
     assert leftovers() == []
+
+
+def test_the_demo_takes_the_same_path_and_shows_a_blocked_loop(stack, tmp_path):
+    """The demo, described by its own target file, gets the same lag reading: time.sleep in an
+    async def holds the loop for about its service time, asyncio.sleep does not."""
+    seconds = 0.1
+    code, _, err = finish(loadlab("sweep", "--profile", "smoke", "--endpoints",
+                                  "io/blocking-in-async,io/async", "--users", "1",
+                                  "--work-seconds", str(seconds), "--warmup", "3", "--duration",
+                                  "6", "--out", str(tmp_path), "--run-id", "lag"))  # fmt: skip
+    assert code == 0, err
+    run = json.loads((tmp_path / "lag" / "run.json").read_text())
+    lag = {p["endpoint"]: p["event_loop"] for p in run["points"]}
+    assert 0.5 * seconds * 1000 <= lag["io/blocking-in-async"]["p99_ms"] <= 2 * seconds * 1000
+    assert lag["io/async"]["p99_ms"] < 0.2 * seconds * 1000
+    assert run["metadata"]["target"]["file"].endswith("services/target/target.toml")

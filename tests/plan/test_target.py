@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from loadlab.errors import ConfigError
-from loadlab.plan import target, target_file
+from loadlab.plan import target_file
 from loadlab.plan.target import DEMO_FILE, RESERVED_NAMES, TargetEndpoint
 from loadlab.plan.target_file import demo, load
 from loadlab.shared.endpoints import ENDPOINTS
