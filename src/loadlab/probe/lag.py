@@ -6,12 +6,14 @@ that blocks the loop for 200 ms shows as one sample of about 200 ms; an idle loo
 under a millisecond (uvloop's timers have millisecond resolution).
 
 Its cost runs inside the CPU quota being measured, so it is one timer callback per interval
-(no task, no coroutine, no future) writing two floats into preallocated arrays. Measured on
-the lab's 2-core host (Python 3.11, uvloop), idle for 60 s: uvicorn serving an app directly
-used 0.08 CPU-seconds a minute, through the probe 0.38, so the monitor costs about 0.3
-CPU-seconds a minute, 0.5 % of one core (1 % of a 0.5-CPU quota). Nearly all of it is the
-loop waking 50 times a second: a timer that only re-arms itself costs 0.26 on a bare uvloop
-loop, this one 0.30, an asyncio.sleep() loop in a task 0.38.
+(no task, no coroutine, no future) writing three floats into preallocated arrays. Measured on
+the lab's 2-core host (Python 3.11, uvloop), idle for 60 s, three times: uvicorn serving an
+app directly used 0.08-0.09 CPU-seconds a minute, through the probe 0.38-0.52, so the
+monitor costs about 0.3-0.4 CPU-seconds a minute, 0.5-0.7 % of one core (1-1.4 % of a
+0.5-CPU quota), the more the busier the host. Nearly all of it is the loop waking 50 times
+a second: a timer that only re-arms itself costs 0.26 on a bare uvloop loop, this one 0.30
+(0.36 on a busier host, with or without reading the limiter), an asyncio.sleep() loop in a
+task 0.38.
 """
 
 from __future__ import annotations
