@@ -121,6 +121,16 @@ sweep: venv ## the main job: sweep variants x endpoints x CPU limits x users, wr
 	@$(MAKE) images $(py313_images)
 	$(PY) -m loadlab sweep $(sweep_args)
 
+# make capacity: the CPU range is CPUS (0.25..2), THREAD_LIMIT a list to try (20,40,80).
+capacity_args = $(if $(call given,RATE),--rate='$(RATE)') $(if $(call given,SLO),--slo='$(SLO)') \
+  $(if $(call given,CPU_STEP),--cpu-step='$(CPU_STEP)')
+
+.PHONY: capacity
+capacity: venv ## the cheapest configuration meeting an SLO: make capacity ENDPOINTS=e RATE=300 'SLO=p99<250ms' CPUS=0.25..2
+	@$(PY) -m loadlab capacity --dry-run $(sweep_args) $(capacity_args)
+	@$(MAKE) images
+	$(PY) -m loadlab capacity $(sweep_args) $(capacity_args)
+
 .PHONY: verify
 verify: venv ## a target's endpoints answered once as its file says, nothing measured: make verify TARGET=dir
 	@$(PY) -m loadlab verify --dry-run $(sweep_args)

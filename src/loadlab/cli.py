@@ -84,6 +84,71 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_capacity(args: argparse.Namespace) -> int:
+    """0 with an answer, 1 when nothing in the space meets the SLO, 2 for bad input."""
+    from loadlab import capacity  # local: this command is its only user
+
+    plan, ask = capacity_plan(args)
+    if args.dry_run:
+        combos = len(capacity.Searcher(plan, ask, None, None, None).combos())
+        print(f"capacity: {plan.target.name} {plan.series[0][1]} at {ask.rate:g}/s, "
+              f"{ask.objective}: {combos} combination(s), CPUS {ask.cpu_range[0]:g}.."
+              f"{ask.cpu_range[1]:g} step {ask.cpu_step:g}: at most "
+              f"{capacity.trials_bound(ask)} trials each before re-measurements")  # fmt: skip
+        return 0
+    with lock.hold(ROOT, f"capacity {plan.directory}"):
+        stack = workflow.stack_for(plan)
+        prepared = workflow.preflight(stack, plan)
+        run = workflow.open_run(plan)
+        run.config["capacity"] = capacity.ask_json(ask)
+        searcher = capacity.Searcher(plan, ask, run, stack, prepared, on_trial=_print_trial)
+        try:
+            found = searcher.search()
+        finally:
+            run.save()
+        capacity.write(run, found)
+    print(capacity.summary(found))
+    print(f"card: {run.directory / 'capacity.json'}; report: {run.directory / 'index.html'}")
+    return found.exit_code
+
+
+def capacity_plan(args: argparse.Namespace):
+    """The plan of a capacity search and what it asks, checked before anything starts."""
+    from loadlab import capacity
+    from loadlab.search import slo, space
+
+    if args.rate is None or args.slo is None:
+        raise ConfigError("capacity needs RATE (requests a second) and SLO (e.g. p99<250ms)")
+    objective = slo.parse(args.slo)
+    cpu_range = space.parse_range(args.cpus or "0.25..1")
+    limits = None
+    if args.thread_limit:
+        limits = tuple(int(x) for x in args.thread_limit.split(",") if x.strip())
+    given = {name: getattr(args, name) for name, _, _ in settings_help()}
+    given = {k: v for k, v in given.items() if v not in (None, "")}
+    given.update(cpus=f"{cpu_range[1]:g}", load="open", rates=args.rate)
+    given.pop("thread_limit", None)
+    if limits:
+        given["thread_limit"] = str(limits[0])  # validated like any; each is tried in turn
+        for limit in limits:
+            SweepConfig.from_strings({**given, "thread_limit": str(limit)})
+    plan = workflow.plan_for(SweepConfig.from_strings(given))
+    if len({e for _, e in plan.series}) != 1:
+        raise ConfigError("ENDPOINTS: a capacity search takes one endpoint (or mix)")
+    step = float(args.cpu_step) if args.cpu_step else 0.05
+    space.cpu_grid(*cpu_range, step)  # a bad step is refused here
+    return plan, capacity.Ask(float(args.rate), objective, cpu_range, step, limits)
+
+
+def _print_trial(trial) -> None:
+    interval = f" [{trial.interval[0]:.0f}, {trial.interval[1]:.0f}]" if trial.interval else ""
+    value = f"{trial.value_ms:.0f} ms{interval}" if trial.value_ms is not None else "no value"
+    bound = f"; bound by {trial.bound}" if trial.bound else ""
+    print(f"trial: {trial.combo.label} cpus={trial.cpus:g} rate={trial.rate:g}/s "
+          f"(attempt {trial.attempt + 1}): {trial.verdict.upper()}, {value}: "
+          f"{trial.reason}{bound}", file=sys.stderr, flush=True)  # fmt: skip
+
+
 def _cmd_sweep(args: argparse.Namespace) -> int:
     outcome = _measure(args)
     if isinstance(outcome, int):
@@ -182,6 +247,11 @@ def _parser() -> argparse.ArgumentParser:
     _add_sweep(sub, "verify", "check the target answers as its file says").set_defaults(
         func=_cmd_verify
     )
+    p = _add_sweep(sub, "capacity", "the cheapest configuration meeting an SLO at a rate")
+    p.add_argument("--rate", help="requests a second to serve (the open loop's rate)")
+    p.add_argument("--slo", help="the objective, e.g. p99<250ms (p99, p95, p50, mean)")
+    p.add_argument("--cpu-step", dest="cpu_step", help="the CPU grid's step (default 0.05)")
+    p.set_defaults(func=_cmd_capacity)
     p = _add_sweep(sub, "nightly", "sweep (profile nightly) and gate on the baseline")
     p.set_defaults(func=_cmd_nightly, profile="nightly")
     p.add_argument("--baseline", default=str(gate.BASELINE), help="the committed reference")

@@ -13,6 +13,8 @@
 - ``history``: every night's per-point numbers, one JSON line each (append, load).
 - ``gate``: the nightly gate, which returns its verdict (gate, Verdict); rendering it is
   ``report.nightly_summary``'s job.
+- ``binds``: what capped each series, named from its own numbers (bindings, Binding), and
+  what bound one step that missed its objective (what_bound).
 
 Nothing here imports ``report``: judging comes first, rendering reads the verdicts.
 """

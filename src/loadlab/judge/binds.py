@@ -126,3 +126,24 @@ def verdict(
                                   f"inside the app, for a pool such as a database pool "
                                   f"({xs})")  # fmt: skip
     return "none", f"nothing binds up to {held or 0:.0f} users: every request is worked on ({xs})"
+
+
+def what_bound(r: PointResult) -> str:
+    """What bound one measured step that missed its objective, from its own telemetry: the
+    CPU, every limiter token in use, the event loop, failures, or something inside the app."""
+    runtime, usage, loop = r.runtime or {}, r.usage, r.event_loop or {}
+    quota, used, throttled = runtime.get("cpu_quota"), usage.target_cpu, usage.throttled_pct
+    workers = int(runtime.get("workers") or 1)
+    tokens = (runtime.get("thread_limiter_tokens") or 0) * workers
+    if r.status == "failing" and r.stats is not None:
+        return f"failures ({r.stats.failure_ratio:.1%} of requests)"
+    if quota and used is not None and (used >= CPU_USED * quota or (throttled or 0) >= 20):
+        return (f"the CPU: {used:.2f} of {quota:g} used, throttled {throttled or 0:.0f} % "
+                "of periods")  # fmt: skip
+    if (loop.get("p99_ms") or 0) >= LAG_FLOOR_MS * 5:
+        return f"the event loop: a timer {loop['p99_ms']:.0f} ms late (p99)"
+    if tokens and (loop.get("tokens_in_use_max") or 0) >= tokens:
+        service = runtime.get("work_seconds")  # the demo's S; a user's app does not say
+        ceiling = f", P/S = {tokens / service:.0f}/s" if service else ""
+        return f"every limiter token in use ({tokens}{ceiling})"
+    return "something inside the app (no CPU, token or loop limit reached)"

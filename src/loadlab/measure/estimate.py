@@ -34,6 +34,7 @@ MAX_BATCHES = 10
 MIN_BATCHES = 3
 MAX_LAG1 = 0.5
 MIN_PER_BATCH = 20  # below this a batch's p95 is one of its largest values, not a percentile
+MIN_PER_BATCH_P99 = 100  # the same for a p99: a hundred answers a batch at least
 
 
 def closed_loop(samples: list[Sample], start: float, end: float, users: int) -> WindowStats:
@@ -236,6 +237,8 @@ def open_loop(slices: list, width: float, rate: float, errors: dict[str, int]) -
         },
         mean_ci=cis["mean"],
         p95_ci=cis["p95"],
+        p50_ci=cis["p50"],
+        p99_ci=cis["p99"],
         mean_uncorrected_ms=uncorrected["mean_ms"],
         p50_uncorrected_ms=uncorrected["p50_ms"],
         p99_uncorrected_ms=uncorrected["p99_ms"],
@@ -250,6 +253,21 @@ def open_loop(slices: list, width: float, rate: float, errors: dict[str, int]) -
     )
 
 
+def _p99_interval(slices: list, k: int, corrected: dict) -> tuple[float, float] | None:
+    """The p99's interval over fewer, larger batches than the mean's (at most ``k``, the
+    batches found uncorrelated): each needs a hundred answers for its p99 to be one."""
+    answered = record.total(slices, "ok")
+    k = min(k, answered // MIN_PER_BATCH_P99)
+    if k < MIN_BATCHES:
+        return None
+    size = len(slices) // k
+    groups = [slices[j * size : (j + 1) * size] for j in range(k)]
+    p99s = [histograms.percentiles(record.merged(g, "corrected"))["p99_ms"] for g in groups]
+    if None in p99s:
+        return None
+    return confidence_interval(corrected["p99_ms"], p99s)
+
+
 def _open_intervals(slices: list, width: float, rps: float, corrected: dict) -> dict:
     """Batch means over groups of consecutive slices (k <= 10, merged while correlated)."""
     k = min(MAX_BATCHES, len(slices))
@@ -262,12 +280,17 @@ def _open_intervals(slices: list, width: float, rps: float, corrected: dict) -> 
         if None in means or (k >= 2 * MIN_BATCHES and max(lag1(rates), lag1(means)) > MAX_LAG1):
             k //= 2
             continue
-        p95s = [s["p95_ms"] for s in stats]
         enough = all(s["count"] >= MIN_PER_BATCH for s in stats)
+
+        def interval(key: str, ok: bool, batches: list = stats) -> tuple[float, float] | None:
+            return confidence_interval(corrected[key], [b[key] for b in batches]) if ok else None
+
         return {
             "rps": confidence_interval(rps, rates),
             "mean": confidence_interval(corrected["mean_ms"], means),
-            "p95": confidence_interval(corrected["p95_ms"], p95s) if enough else None,
+            "p95": interval("p95_ms", enough),
+            "p50": interval("p50_ms", enough),
+            "p99": _p99_interval(slices, k, corrected),
             "batches": k,
         }
-    return {"rps": None, "mean": None, "p95": None, "batches": 0}
+    return {"rps": None, "mean": None, "p95": None, "p50": None, "p99": None, "batches": 0}

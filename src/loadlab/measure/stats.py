@@ -33,8 +33,8 @@ OPEN_KEYS = (
     "step_end", "settle_budget",
 )  # fmt: skip
 # Written only where they were judged (an overloaded point's backlog), so no other point changes.
-WHEN_SET_KEYS = ("backlog_rps", "backlog_ci")
-_INTERVALS = ("rps_ci", "mean_ci", "p95_ci", "backlog_ci")
+WHEN_SET_KEYS = ("backlog_rps", "backlog_ci", "p50_ci", "p99_ci")
+_INTERVALS = ("rps_ci", "mean_ci", "p95_ci", "backlog_ci", "p50_ci", "p99_ci")
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,9 @@ class WindowStats:
     lag_max_ms: float | None = None
     backlog_rps: float | None = None  # overloaded: arrivals minus completions, requests/s
     backlog_ci: Interval | None = None
+    # The open loop's median and p99 intervals (what an SLO on them is decided by).
+    p50_ci: Interval | None = None
+    p99_ci: Interval | None = None
     # Where the window sits in its step (measure.window).
     warmup: float | None = None  # seconds into the step where the series settled; None: never
     truncation: Truncation | None = None

@@ -9,6 +9,7 @@ offline. The page is assembled here from the charts (``panels``) and the table (
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from html import escape
 from pathlib import Path
@@ -35,7 +36,7 @@ def page(run: Run) -> str:
     colours = panels.series_colours(run)
     limits = sorted({r.point.cpus for r in run.points.values()})
     body = "\n".join([_header(run), f"<p class='how'>{panels.HOW_TO_READ}</p>",
-                      _binds(run), panels.across_limits(run, colours),
+                      _capacity(run), _binds(run), panels.across_limits(run, colours),
                       *(panels.panel(run, cpus, colours) for cpus in limits), table(run),
                       _environment(run)])  # fmt: skip
     return (
@@ -74,6 +75,55 @@ def _header(run: Run) -> str:
         f"<header><h1>Run <code>{escape(run.run_id)}</code></h1>\n<p>{line}</p>\n"
         f"<p>{chips}</p>{note}</header>"
     )
+
+
+def _capacity(run: Run) -> str:
+    """The capacity card (capacity.json), when this run is a capacity search."""
+    path = run.directory / "capacity.json"
+    if not path.is_file():
+        return ""
+    found = json.loads(path.read_text())
+    answer, near = found.get("answer"), found.get("neighbour")
+    head = (f"{escape(found['endpoint'])} at {found['rate']:g}/s, {escape(found['slo'])}: "
+            f"{found['trial_count']} trials in {found['wall_s']:.0f} s")  # fmt: skip
+    lines = []
+    if answer:
+        limit = f" THREAD_LIMIT={answer['thread_limit']}" if answer["thread_limit"] else ""
+        lines.append(f"<b>answer</b>: {escape(answer['variant'] + limit)} at "
+                     f"<b>{answer['cpus']:g} CPU</b> ({_ms(answer)})")  # fmt: skip
+    else:
+        lines.append("<b>no answer</b>: nothing in the space meets the objective")
+    if near:
+        lines.append(f"<b>neighbour</b> {near['cpus']:g} CPU: {near['verdict']} ({_ms(near)}); "
+                     f"bound by {escape(near.get('bound') or 'not named')}")  # fmt: skip
+    if found.get("headroom"):
+        lines.append(f"<b>headroom</b>: sustains {found['headroom']['sustains_rps']:g}/s")
+    lines += [f"other: {escape(o['variant'])} {o.get('thread_limit') or ''}: "
+              f"{escape(o.get('why_not') or str(o['best_cpus']) + ' CPU')}"
+              for o in found["others"]]  # fmt: skip
+    lines += [f"<span class='warn'>not monotone: {escape(c)}</span>"
+              for c in found["contradictions"]]  # fmt: skip
+    if found.get("recheck"):
+        lines.append(f"re-check: <code>{escape(found['recheck'])}</code>")
+    rows = "".join(
+        f"<tr class='{t['verdict']}'><td>{i + 1}</td><td>{escape(t['variant'])} "
+        f"{t['thread_limit'] or ''}</td><td>{t['cpus']:g}</td><td>{t['rate']:g}</td>"
+        f"<td>{t['verdict']}</td><td>{_ms(t)}</td><td>{escape(t['reason'])}</td></tr>"
+        for i, t in enumerate(found["trials"])
+    )
+    table = ("<table class='points'><tr><th>#</th><th>combination</th><th>cpus</th>"
+             "<th>rate</th><th>verdict</th><th>metric</th><th>why</th></tr>"
+             f"{rows}</table>")  # fmt: skip
+    items = "".join(f"<li>{line}</li>" for line in lines)
+    return (f"<section class='capacity'><h2>Capacity: {head}</h2><ul>{items}</ul>"
+            f"<div class='scroll'>{table}</div></section>")  # fmt: skip
+
+
+def _ms(trial: dict) -> str:
+    if trial.get("value_ms") is None:
+        return "no value"
+    ci = trial.get("interval")
+    return f"{trial['value_ms']:.0f} ms" + (f" [{ci[0]:.0f}, {ci[1]:.0f}]" if ci else "")
 
 
 def _binds(run: Run) -> str:

@@ -63,6 +63,9 @@ MAKE_ARGUMENTS = (
     "REBASELINE",  # make nightly
     "PYTEST_ARGS",  # make test
     "HOST_PYTHON",  # the python3 that makes the tool and lab environments
+    "RATE",  # make capacity: the rate to serve
+    "SLO",  # make capacity: the objective, e.g. p99<250ms
+    "CPU_STEP",  # make capacity: the CPU grid's step
 )
 
 

@@ -1,0 +1,104 @@
+"""The search on simulated systems whose answer is known: found to the grid step within
+ceil(log2(n)) + 1 trials a combination plus re-measurements, pruning never losing it, an
+undecided trial measured again, and a non-monotone system reported as such."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from loadlab.search.bisection import Trial, cheapest, search, search_combo
+from loadlab.search.slo import FAIL, PASS, UNDECIDED
+from loadlab.search.space import Combo, cpu_grid
+
+GRID = cpu_grid(0.25, 2.0, 0.05)  # 36 limits
+BOUND = math.ceil(math.log2((2.0 - 0.25) / 0.05)) + 1  # the issue's bound: 7
+
+
+def monotone(needs: dict[str, float], calls: list | None = None):
+    """A system where ``combo`` meets the SLO from ``needs[variant]`` CPU on."""
+
+    def measure(combo: Combo, cpus: float, rate: float, attempt: int) -> Trial:
+        if calls is not None:
+            calls.append((combo.variant, cpus, attempt))
+        ok = cpus >= needs[combo.variant] - 1e-9
+        return Trial(combo, cpus, rate, attempt, PASS if ok else FAIL, reason="simulated")
+
+    return measure
+
+
+@pytest.mark.parametrize("need", [0.25, 0.3, 0.55, 1.0, 1.37, 1.95, 2.0])
+def test_a_monotone_system_is_answered_to_the_step_within_the_bound(need):
+    calls: list = []
+    outcome = search_combo(Combo("a"), GRID, 100, monotone({"a": need}, calls))
+    expected = min(c for c in GRID if c >= need - 1e-9)
+    assert outcome.answer.cpus == expected
+    assert len(calls) <= BOUND + 1  # the bound, and the answer's replicate
+    assert calls[-1] == ("a", expected, 0)
+    if expected > GRID[0]:  # the neighbour one step below, measured and failing
+        assert outcome.neighbour.cpus == GRID[GRID.index(expected) - 1]
+        assert outcome.neighbour.verdict == FAIL
+
+
+def test_beyond_the_range_is_infeasible_in_one_trial():
+    calls: list = []
+    outcome = search_combo(Combo("a"), GRID, 100, monotone({"a": 3.0}, calls))
+    assert outcome.answer is None and "infeasible at any CPU in range" in outcome.why_not
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("order", [("a", "b", "c"), ("c", "b", "a"), ("b", "c", "a")])
+def test_pruning_never_discards_the_true_answer(order):
+    needs = {"a": 1.2, "b": 0.6, "c": 0.65}
+    outcomes = search([Combo(v) for v in order], GRID, 100, monotone(needs))
+    best = cheapest(outcomes)
+    assert best.combo.variant == "b" and best.answer.cpus == 0.6
+
+
+def test_a_combination_that_cannot_beat_the_best_costs_one_trial():
+    calls: list = []
+    search([Combo("b"), Combo("a")], GRID, 100, monotone({"a": 1.2, "b": 0.6}, calls))
+    assert [c for c in calls if c[0] == "a"] == [("a", 0.55, 0)]  # one step below b's 0.6
+
+
+def test_an_undecided_trial_is_measured_again_with_a_longer_window():
+    attempts: list = []
+
+    def measure(combo, cpus, rate, attempt):
+        attempts.append((cpus, attempt))
+        if cpus == 2.0 and attempt == 0:
+            return Trial(combo, cpus, rate, attempt, UNDECIDED, reason="straddles")
+        return Trial(combo, cpus, rate, attempt, PASS if cpus >= 1 else FAIL)
+
+    outcome = search_combo(Combo("a"), GRID, 100, measure)
+    assert attempts[:2] == [(2.0, 0), (2.0, 1)] and outcome.answer.cpus == 1.0
+
+
+def test_a_trial_that_never_decides_is_not_an_answer():
+    def measure(combo, cpus, rate, attempt):
+        return Trial(combo, cpus, rate, attempt, UNDECIDED, reason="straddles")
+
+    outcome = search_combo(Combo("a"), GRID, 100, measure, attempts=3)
+    assert outcome.answer is None and outcome.why_not.startswith("undecided at 2 CPU")
+    assert len(outcome.trials) == 3
+
+
+def test_a_non_monotone_system_is_reported():
+    """A system that passes at 1.1 once and fails there the next time (as one whose
+    throughput falls with more CPU would, seen at its boundary): reported, not hidden."""
+    seen: dict[float, int] = {}
+
+    def measure(combo, cpus, rate, attempt):
+        seen[cpus] = seen.get(cpus, 0) + 1
+        ok = cpus >= 1.1 - 1e-9 and not (cpus == 1.1 and seen[cpus] > 1)
+        return Trial(combo, cpus, rate, attempt, PASS if ok else FAIL)
+
+    outcome = search_combo(Combo("a"), GRID, 100, measure)
+    assert outcome.contradictions == ["passed at 1.1 CPU and failed at 1.1 CPU"]
+
+
+def test_a_guess_places_the_first_halving_only():
+    calls: list = []
+    search_combo(Combo("a"), GRID, 100, monotone({"a": 0.9}, calls), guess=0.9)
+    assert calls[1][1] == 0.9  # after the top of the range, the guess
