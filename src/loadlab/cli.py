@@ -135,9 +135,14 @@ def capacity_plan(args: argparse.Namespace):
     plan = workflow.plan_for(SweepConfig.from_strings(given))
     if len({e for _, e in plan.series}) != 1:
         raise ConfigError("ENDPOINTS: a capacity search takes one endpoint (or mix)")
-    step = float(args.cpu_step) if args.cpu_step else 0.05
+    try:
+        step = float(args.cpu_step) if args.cpu_step else 0.05
+    except ValueError:
+        raise ConfigError(f"CPU_STEP must be a number of CPUs, got {args.cpu_step!r}") from None
     space.cpu_grid(*cpu_range, step)  # a bad step is refused here
-    return plan, capacity.Ask(float(args.rate), objective, cpu_range, step, limits)
+    ask = capacity.Ask(float(args.rate), objective, cpu_range, step, limits,
+                       headroom=args.headroom == "1")  # fmt: skip
+    return plan, ask
 
 
 def _print_trial(trial) -> None:
@@ -251,6 +256,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--rate", help="requests a second to serve (the open loop's rate)")
     p.add_argument("--slo", help="the objective, e.g. p99<250ms (p99, p95, p50, mean)")
     p.add_argument("--cpu-step", dest="cpu_step", help="the CPU grid's step (default 0.05)")
+    p.add_argument("--headroom", choices=("0", "1"), default="1",
+                   help="1: also try the answer at 1.5x and 2x the rate")  # fmt: skip
     p.set_defaults(func=_cmd_capacity)
     p = _add_sweep(sub, "nightly", "sweep (profile nightly) and gate on the baseline")
     p.set_defaults(func=_cmd_nightly, profile="nightly")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 
 import pytest
@@ -55,8 +56,19 @@ SWEEP_INPUTS = [
     ("ARRIVALS=bursty", "ARRIVALS"),
     ("MAX_FAILURE_RATIO=2", "MAX_FAILURE_RATIO"),
     ("PYTHONS=2.7", "PYTHONS"),
+    ("TARGET=/nowhere", "TARGET"),
+    ("TARGET=tests/apps/blocking ENDPOINTS=io/sync", "ENDPOINTS"),
+    ("TARGET=tests/apps/blocking VARIANTS=uvicorn@3.13", "VARIANTS"),
     ("RUN_ID=taken OUT={out}", "RUN_ID"),
     ("RESUME={out}/taken USERS=5", "RESUME"),
+]
+# make capacity's own inputs (its other settings are the sweep's, checked as above).
+CAPACITY_INPUTS = [
+    ("ENDPOINTS=io/sync 'SLO=p99<250ms'", "RATE"),
+    ("ENDPOINTS=io/sync RATE=100 'SLO=p98<250ms'", "SLO"),
+    ("ENDPOINTS=io/sync RATE=100 'SLO=p99<250ms' CPUS=2..1", "CPUS"),
+    ("ENDPOINTS=io/sync RATE=100 'SLO=p99<250ms' CPU_STEP=0.001", "CPU_STEP"),
+    ("ENDPOINTS=io/sync,io/async RATE=100 'SLO=p99<250ms'", "ENDPOINTS"),
 ]
 SERVICE_INPUTS = [("WORK_SECONDS=1e9", "WORK_SECONDS"), ("PORT=70000", "PORT"),
                   ("THREAD_LIMIT=1e8", "THREAD_LIMIT")]  # fmt: skip
@@ -66,12 +78,12 @@ def containers() -> list[str]:
     return subprocess.run(["docker", "ps", "-aq"], capture_output=True, text=True).stdout.split()
 
 
-def make_sweep(assignments: str, out: str) -> subprocess.CompletedProcess[str]:
+def make_sweep(assignments: str, out: str, target: str = "sweep") -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in MAKE_STATE}
-    words = assignments.format(out=out).split()
+    words = shlex.split(assignments.format(out=out))
     if not any(w.startswith(("OUT=", "RESUME=")) for w in words):
         words.append(f"OUT={out}")
-    return subprocess.run(["make", "-s", "sweep", *words], capture_output=True, text=True,
+    return subprocess.run(["make", "-s", target, *words], capture_output=True, text=True,
                           cwd=ROOT, env=env, timeout=120)  # fmt: skip
 
 
@@ -98,6 +110,12 @@ def test_every_bad_input_is_refused_before_anything_starts(taken):
         # The temporary OUT and the host's cores differ; the table shows placeholders.
         rows.append((_placeholders(f"make sweep {assignments.format(out='OUT')}"),
                      _placeholders(errors[0].replace(str(taken), "OUT"))))  # fmt: skip
+    for assignments, setting in CAPACITY_INPUTS:
+        done = make_sweep(assignments, str(taken), "capacity")
+        errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+        assert done.returncode == 2, (assignments, done.stderr)
+        assert len(errors) == 1 and setting in errors[0], (assignments, done.stderr)
+        rows.append((f"make capacity {assignments}", errors[0]))
     assert set(containers()) == before
     for assignment, setting in SERVICE_INPUTS:
         done = subprocess.run(["docker", "run", "--rm", "-e", assignment, "loadlab/target:latest"],

@@ -66,6 +66,7 @@ MAKE_ARGUMENTS = (
     "RATE",  # make capacity: the rate to serve
     "SLO",  # make capacity: the objective, e.g. p99<250ms
     "CPU_STEP",  # make capacity: the CPU grid's step
+    "HEADROOM",  # make capacity: 0 skips the headroom trials
 )
 
 
