@@ -393,7 +393,7 @@ def test_the_demo_file_names_exactly_the_endpoint_table():
     t = demo()
     assert t.file == DEMO_FILE
     assert (t.name, t.image, t.app, t.health, t.demo) == (
-        "target",
+        "demo",
         "loadlab/target:latest",
         "target.main:app",
         "/health",
