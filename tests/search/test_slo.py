@@ -6,7 +6,7 @@ import pytest
 
 from loadlab.errors import ConfigError
 from loadlab.measure.stats import WindowStats
-from loadlab.search.slo import FAIL, PASS, UNDECIDED, SLO, decide, parse
+from loadlab.search.slo import FAIL, PASS, SLO, UNDECIDED, decide, parse
 from loadlab.search.space import Combo, combos, cpu_grid, parse_range
 
 
@@ -19,7 +19,7 @@ def test_an_slo_is_parsed(text, slo):
 
 @pytest.mark.parametrize("text", ["p99<", "p98<250ms", "p99>250ms", "p99<0ms", "", "250ms"])
 def test_a_bad_slo_is_one_line_naming_it(text):
-    with pytest.raises(ConfigError, match="^SLO") as caught:
+    with pytest.raises(ConfigError, match=r"^SLO") as caught:
         parse(text)
     assert "\n" not in str(caught.value)
 
@@ -46,7 +46,7 @@ def test_the_cpu_grid_and_range():
     assert cpu_grid(0.5, 1.2, 0.25) == (0.5, 0.75, 1.0, 1.2)
     assert parse_range("0.25..2") == (0.25, 2.0) and parse_range("1") == (1.0, 1.0)
     for bad in ("2..1", "a..b", "0..1", "0.001..1"):
-        with pytest.raises(ConfigError, match="^CPUS"):
+        with pytest.raises(ConfigError, match=r"^CPUS"):
             parse_range(bad)
 
 
