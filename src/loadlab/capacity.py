@@ -19,16 +19,17 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 
-from loadlab.errors import EngineError, PointError
+from loadlab import workflow
+from loadlab.errors import ConfigError, EngineError, PointError
 from loadlab.judge import binds
-from loadlab.plan.config import Plan
+from loadlab.plan.config import Plan, SweepConfig
 from loadlab.plan.matrix import Point
 from loadlab.plan.placement import Placement, place
 from loadlab.plan.variants import with_knobs
 from loadlab.progress import Progress
 from loadlab.results import PointResult, Run
 from loadlab.search import bisection, card, slo
-from loadlab.search.space import Combo, combos, cpu_grid
+from loadlab.search.space import Combo, combos, cpu_grid, parse_range
 from loadlab.stack import images, verify
 from loadlab.stack.compose import Stack, session
 from loadlab.sweep import Sweep
@@ -38,15 +39,17 @@ HEADROOM_STEPS = (1.5, 2.0)  # the rates tried above RATE on the answer, as mult
 
 @dataclass(frozen=True)
 class Ask:
-    """What the search is asked: the rate, the objective, the CPU range and the axes."""
+    """What the search is asked: the rate (or, with load "closed", the users), the objective,
+    the CPU range and the axes."""
 
-    rate: float
+    rate: float  # requests a second; in the closed loop, the users
     objective: slo.SLO
     cpu_range: tuple[float, float]
     cpu_step: float = 0.05
     thread_limits: tuple[int, ...] | None = None
     attempts: int = 3  # a trial and its re-measurements, each window twice the last
     headroom: bool = True
+    load: str = "open"  # "closed": USERS instead of RATE
 
 
 @dataclass
@@ -81,7 +84,8 @@ class Searcher:
         return card.card_of(outcomes, slo=self.ask.objective, rate=self.ask.rate,
                             endpoint=self.endpoint, cpu_range=self.ask.cpu_range,
                             cpu_step=self.ask.cpu_step, wall_s=time.monotonic() - began,
-                            recheck=self._recheck(best), headroom=headroom)  # fmt: skip
+                            recheck=self._recheck(best), headroom=headroom,
+                            load=self.ask.load)  # fmt: skip
 
     def measure(self, combo: Combo, cpus: float, rate: float, attempt: int) -> bisection.Trial:
         """One trial (or, on RESUME, the one run.json already holds). Its repeat counts the
@@ -90,7 +94,9 @@ class Searcher:
         the same order and finds each in run.json."""
         key = (combo, cpus, rate)
         self._seen[key] = self._seen.get(key, 0) + 1
-        point = Point(_label(combo), self.endpoint, cpus, None, self._seen[key], rate)
+        closed = self.ask.load == "closed"
+        point = Point(_label(combo), self.endpoint, cpus, int(rate) if closed else None,
+                      self._seen[key], None if closed else rate)  # fmt: skip
         done = self.run.points.get(point.id)
         if done is None or done.status == "pending":
             done = self._measured(combo, point, attempt)
@@ -135,6 +141,8 @@ class Searcher:
         held, tried = self.ask.rate, []
         for factor in HEADROOM_STEPS:
             rate = self.ask.rate * factor
+            if self.ask.load == "closed":
+                rate = float(math.ceil(rate))
             trial = bisection.decide(best.combo, best.answer.cpus, rate, self.measure,
                                      self.ask.attempts, tried)  # fmt: skip
             if trial.verdict != slo.PASS:
@@ -149,9 +157,10 @@ class Searcher:
                                                  if best.combo.thread_limit else {})}  # fmt: skip
         target = "" if self.plan.target.demo else f"TARGET={self.plan.target.file.parent} "
         given = " ".join(f"{k}={v}" for k, v in sorted(settings.items()))
-        return (f"make sweep {target}LOAD=open VARIANTS={best.combo.variant.split('+')[0]} "
-                f"ENDPOINTS={self.endpoint} CPUS={best.answer.cpus:g} RATES={self.ask.rate:g} "
-                f"{given}")  # fmt: skip
+        load = (f"LOAD=open RATES={self.ask.rate:g}" if self.ask.load == "open"
+                else f"USERS={self.ask.rate:g}")  # fmt: skip
+        return (f"make sweep {target}{load} VARIANTS={best.combo.variant.split('+')[0]} "
+                f"ENDPOINTS={self.endpoint} CPUS={best.answer.cpus:g} {given}")  # fmt: skip
 
 
 def _label(combo: Combo) -> str:
@@ -165,7 +174,7 @@ def _trial(combo: Combo, point: Point, attempt: int, result: PointResult,
     decision = slo.decide(objective, result.status, result.stats, result.flags or
                           [result.error or ""])  # fmt: skip
     bound = binds.what_bound(result) if decision.verdict == slo.FAIL else None
-    return bisection.Trial(combo, point.cpus, point.rate, attempt, decision.verdict,
+    return bisection.Trial(combo, point.cpus, point.level, attempt, decision.verdict,
                            decision.value_ms, decision.interval, decision.reason, point.id,
                            result.stats.rps if result.stats else None, bound)  # fmt: skip
 
@@ -191,7 +200,8 @@ def write(run: Run, found: card.Card) -> None:
 
 def summary(found: card.Card) -> str:
     """The card in a few lines, for the terminal."""
-    lines = [f"capacity: {found.endpoint} at {found.rate:g}/s, {found.slo}: "
+    at = f"{found.rate:g}/s" if found.load == "open" else f"{found.rate:g} users"
+    lines = [f"capacity: {found.endpoint} at {at}, {found.slo}: "
              f"{len(found.trials)} trials in {found.wall_s:.0f} s"]  # fmt: skip
     if found.answer:
         a = found.answer
@@ -218,3 +228,38 @@ def summary(found: card.Card) -> str:
 
 def _ci(interval) -> str:
     return f"[{interval[0]:.0f}, {interval[1]:.0f}] ms" if interval else "none"
+
+
+def plan_of(given: dict[str, str], *, rate: str | None, users: str | None,
+            objective: str | None, cpus: str | None, cpu_step: str | None,
+            thread_limit: str | None, headroom: bool) -> tuple[Plan, Ask]:  # fmt: skip
+    """The plan of a capacity search and what it asks, from the settings as given (strings):
+    every value checked before anything starts, each problem a ConfigError of one line."""
+    if (rate is None) == (users is None) or objective is None:
+        raise ConfigError("capacity needs RATE (requests a second) or USERS (a closed loop), "
+                          "and SLO (e.g. p99<250ms)")  # fmt: skip
+    closed, wanted = rate is None, slo.parse(objective)
+    cpu_range = parse_range(cpus or "0.25..1")
+    if closed and "," in users:
+        raise ConfigError(f"USERS: a capacity search serves one user count, got {users!r}")
+    given = {k: v for k, v in given.items() if k not in ("thread_limit", "cpus", "users")}
+    given.update(cpus=f"{cpu_range[1]:g}", load="closed" if closed else "open")
+    given.update(users=users) if closed else given.update(rates=rate)
+    limits = tuple(x.strip() for x in (thread_limit or "").split(",") if x.strip()) or None
+    for limit in limits or ():  # each checked like the sweep's THREAD_LIMIT, then tried in turn
+        SweepConfig.from_strings({**given, "thread_limit": limit})
+    if limits:
+        given["thread_limit"] = limits[0]
+    plan = workflow.plan_for(SweepConfig.from_strings(given))
+    if len({e for _, e in plan.series}) != 1:
+        raise ConfigError("ENDPOINTS: a capacity search takes one endpoint (or mix)")
+    try:
+        step = float(cpu_step) if cpu_step else 0.05
+    except ValueError:
+        raise ConfigError(f"CPU_STEP must be a number of CPUs, got {cpu_step!r}") from None
+    cpu_grid(*cpu_range, step)  # a bad step is refused here
+    level = plan.users[0] if closed else plan.rates[0]
+    ask = Ask(float(level), wanted, cpu_range, step,
+              tuple(int(x) for x in limits) if limits else None, headroom=headroom,
+              load=plan.load)  # fmt: skip
+    return plan, ask

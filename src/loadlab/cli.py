@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -91,7 +92,8 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
     plan, ask = capacity_plan(args)
     if args.dry_run:
         combos = len(capacity.Searcher(plan, ask, None, None, None).combos())
-        print(f"capacity: {plan.target.name} {plan.series[0][1]} at {ask.rate:g}/s, "
+        at = f"{ask.rate:g}/s" if ask.load == "open" else f"{ask.rate:g} users"
+        print(f"capacity: {plan.target.name} {plan.series[0][1]} at {at}, "
               f"{ask.objective}: {combos} combination(s), CPUS {ask.cpu_range[0]:g}.."
               f"{ask.cpu_range[1]:g} step {ask.cpu_step:g}: at most "
               f"{capacity.trials_bound(ask)} trials each before re-measurements")  # fmt: skip
@@ -101,7 +103,8 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
         prepared = workflow.preflight(stack, plan)
         run = workflow.open_run(plan)
         run.config["capacity"] = capacity.ask_json(ask)
-        searcher = capacity.Searcher(plan, ask, run, stack, prepared, on_trial=_print_trial)
+        printer = _TrialPrinter(capacity.trials_bound(ask) * len(searcher_combos(plan, ask)))
+        searcher = capacity.Searcher(plan, ask, run, stack, prepared, on_trial=printer)
         try:
             found = searcher.search()
         finally:
@@ -115,43 +118,44 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
 def capacity_plan(args: argparse.Namespace):
     """The plan of a capacity search and what it asks, checked before anything starts."""
     from loadlab import capacity
-    from loadlab.search import slo, space
 
-    if args.rate is None or args.slo is None:
-        raise ConfigError("capacity needs RATE (requests a second) and SLO (e.g. p99<250ms)")
-    objective = slo.parse(args.slo)
-    cpu_range = space.parse_range(args.cpus or "0.25..1")
-    limits = None
-    if args.thread_limit:
-        limits = tuple(int(x) for x in args.thread_limit.split(",") if x.strip())
     given = {name: getattr(args, name) for name, _, _ in settings_help()}
-    given = {k: v for k, v in given.items() if v not in (None, "")}
-    given.update(cpus=f"{cpu_range[1]:g}", load="open", rates=args.rate)
-    given.pop("thread_limit", None)
-    if limits:
-        given["thread_limit"] = str(limits[0])  # validated like any; each is tried in turn
-        for limit in limits:
-            SweepConfig.from_strings({**given, "thread_limit": str(limit)})
-    plan = workflow.plan_for(SweepConfig.from_strings(given))
-    if len({e for _, e in plan.series}) != 1:
-        raise ConfigError("ENDPOINTS: a capacity search takes one endpoint (or mix)")
-    try:
-        step = float(args.cpu_step) if args.cpu_step else 0.05
-    except ValueError:
-        raise ConfigError(f"CPU_STEP must be a number of CPUs, got {args.cpu_step!r}") from None
-    space.cpu_grid(*cpu_range, step)  # a bad step is refused here
-    ask = capacity.Ask(float(args.rate), objective, cpu_range, step, limits,
-                       headroom=args.headroom == "1")  # fmt: skip
-    return plan, ask
+    return capacity.plan_of(
+        {k: v for k, v in given.items() if v not in (None, "")},
+        rate=args.rate,
+        users=args.users,
+        objective=args.slo,
+        cpus=args.cpus,
+        cpu_step=args.cpu_step,
+        thread_limit=args.thread_limit,
+        headroom=args.headroom == "1",
+    )
 
 
-def _print_trial(trial) -> None:
-    interval = f" [{trial.interval[0]:.0f}, {trial.interval[1]:.0f}]" if trial.interval else ""
-    value = f"{trial.value_ms:.0f} ms{interval}" if trial.value_ms is not None else "no value"
-    bound = f"; bound by {trial.bound}" if trial.bound else ""
-    print(f"trial: {trial.combo.label} cpus={trial.cpus:g} rate={trial.rate:g}/s "
-          f"(attempt {trial.attempt + 1}): {trial.verdict.upper()}, {value}: "
-          f"{trial.reason}{bound}", file=sys.stderr, flush=True)  # fmt: skip
+def searcher_combos(plan, ask) -> list:
+    from loadlab import capacity
+
+    return capacity.Searcher(plan, ask, None, None, None).combos()
+
+
+class _TrialPrinter:
+    """Each trial's verdict as it lands, and what is left at most (before re-measurements),
+    timed by the trials so far."""
+
+    def __init__(self, most: int) -> None:
+        self.most, self.done, self.began = most, 0, time.monotonic()
+
+    def __call__(self, trial) -> None:
+        self.done += 1
+        per = (time.monotonic() - self.began) / self.done
+        left = max(self.most - self.done, 0)
+        interval = f" [{trial.interval[0]:.0f}, {trial.interval[1]:.0f}]" if trial.interval else ""
+        value = f"{trial.value_ms:.0f} ms{interval}" if trial.value_ms is not None else "no value"
+        bound = f"; bound by {trial.bound}" if trial.bound else ""
+        print(f"trial {self.done}: {trial.combo.label} cpus={trial.cpus:g} at {trial.rate:g} "
+              f"(attempt {trial.attempt + 1}): {trial.verdict.upper()}, {value}: "
+              f"{trial.reason}{bound} [at most {left} more, ~{left * per / 60:.0f} min]",
+              file=sys.stderr, flush=True)  # fmt: skip
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:

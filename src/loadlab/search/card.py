@@ -30,6 +30,7 @@ class Card:
     headroom: dict | None = None  # the highest rate the answer sustains under the SLO
     contradictions: list[str] = field(default_factory=list)
     closest: dict | None = None  # without an answer: what came closest, and why it failed
+    load: str = "open"  # "closed": ``rate`` is the users of a closed loop
 
     @property
     def exit_code(self) -> int:
@@ -49,7 +50,8 @@ def trial_json(t: Trial) -> dict:
 
 def card_of(outcomes: list[ComboOutcome], *, slo: SLO, rate: float, endpoint: str,
             cpu_range: tuple[float, float], cpu_step: float, wall_s: float,
-            recheck: str | None, headroom: dict | None = None) -> Card:  # fmt: skip
+            recheck: str | None, headroom: dict | None = None,
+            load: str = "open") -> Card:  # fmt: skip
     best = cheapest(outcomes)
     return Card(
         slo=str(slo), rate=rate, endpoint=endpoint, cpu_range=cpu_range, cpu_step=cpu_step,
@@ -60,7 +62,7 @@ def card_of(outcomes: list[ComboOutcome], *, slo: SLO, rate: float, endpoint: st
         wall_s=round(wall_s, 1), recheck=recheck if best else None,
         headroom=headroom if best else None,
         contradictions=[f"{o.combo.label}: {c}" for o in outcomes for c in o.contradictions],
-        closest=None if best else _closest(outcomes),
+        closest=None if best else _closest(outcomes), load=load,
     )  # fmt: skip
 
 

@@ -1,0 +1,39 @@
+"""A capacity search's plan, checked before anything starts: RATE or USERS, one endpoint, the
+thread limits each validated, the CPU range's top as the plan's limit."""
+
+from __future__ import annotations
+
+import pytest
+
+from loadlab.capacity import plan_of
+from loadlab.errors import ConfigError
+
+
+def planned(tmp_path, **changes):
+    given = {"endpoints": "io/sync", "variants": "uvicorn-limiter", "out": str(tmp_path)}
+    asked = dict(rate="150", users=None, objective="p99<250ms", cpus="0.5..1", cpu_step=None,
+                 thread_limit="20,40", headroom=False)  # fmt: skip
+    return plan_of(given, **{**asked, **changes})
+
+
+def test_an_open_loop_search(tmp_path):
+    plan, ask = planned(tmp_path)
+    assert (plan.load, plan.rates, plan.cpus) == ("open", (150.0,), (1.0,))
+    assert (ask.rate, ask.cpu_range, ask.cpu_step, ask.thread_limits) == (150, (0.5, 1), 0.05,
+                                                                           (20, 40))  # fmt: skip
+
+
+def test_users_search_under_a_closed_loop(tmp_path):
+    plan, ask = planned(tmp_path, rate=None, users="40")
+    assert (plan.load, plan.users, ask.load, ask.rate) == ("closed", (40,), "closed", 40)
+
+
+@pytest.mark.parametrize(("changes", "named"), [
+    (dict(rate=None), "RATE"), (dict(users="10"), "RATE"), (dict(objective="p99"), "SLO"),
+    (dict(thread_limit="20,0"), "THREAD_LIMIT"), (dict(cpus="1..0.5"), "CPUS"),
+    (dict(cpu_step="x"), "CPU_STEP"), (dict(rate=None, users="10,20"), "USERS"),
+])  # fmt: skip
+def test_bad_input_is_one_line_naming_it(tmp_path, changes, named):
+    with pytest.raises(ConfigError) as caught:
+        planned(tmp_path, **changes)
+    assert named in str(caught.value) and "\n" not in str(caught.value)
