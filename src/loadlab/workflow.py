@@ -120,6 +120,8 @@ def preflight(stack: Stack, plan: Plan) -> images.Prepared:
             make = "make images-py313" if image.endswith("py3.13") else "make images"
             raise EngineError(f"image {image} is missing: run `{make}`")
     prepared = images.prepare(plan.target, (v for v, _ in plan.series))
+    if plan.target.services:  # a target's own services (its database) built from its file
+        stack.compose("build", "--quiet", *plan.target.services, timeout=1800)
     verify.verify(stack, plan, prepared)
     return prepared
 

@@ -147,6 +147,7 @@ def test_generated_bad_input_table_is_its_generators_own():
     """Every input of docs/bad-inputs.md's table is one its generator runs for real on this
     host and writes to that very page, and every input it runs is on the page."""
     tried = {f"make sweep {a.format(out=PLACEHOLDER)}" for a, _ in generator.SWEEP_INPUTS}
+    tried |= {f"make capacity {a}" for a, _ in generator.CAPACITY_INPUTS}
     assert generator.DOC == ROOT / "docs" / "bad-inputs.md"
     assert _any_host(generated_commands(TEXTS["docs/bad-inputs.md"])) == _any_host(tried)
     assert _any_host(GENERATED) == _any_host(tried)

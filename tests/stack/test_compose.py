@@ -8,6 +8,7 @@ import pytest
 
 from loadlab.plan.placement import host_cpus, parse_cpuset, place
 from loadlab.plan.variants import VARIANTS
+from loadlab.shared.traffic import Request
 from loadlab.stack.compose import LocustRun, session
 from tests.containers import leftovers
 
@@ -53,10 +54,14 @@ def _aggregated(out) -> dict:
         return next(row for row in csv.DictReader(f) if row["Name"] == "Aggregated")
 
 
-def _locust(out, target, users, locust_class="IoAsync") -> LocustRun:
+IO_ASYNC = (Request("io/async", "/io/async"),)  # what each user sends
+
+
+def _locust(out, target, users, locust_class="Target") -> LocustRun:
     return LocustRun(
         target=target,
         locust_class=locust_class,
+        requests=IO_ASYNC,
         users=users,
         run_time=4,
         out=out,

@@ -12,6 +12,7 @@ import pytest
 
 from loadlab.plan.placement import place
 from loadlab.plan.variants import VARIANTS
+from loadlab.shared.traffic import Request
 from loadlab.stack.compose import LOCUST, ROOT, LocustRun, Stack
 from tests.containers import fresh_stack
 
@@ -206,7 +207,8 @@ def test_locust_writes_its_results_on_the_read_only_root(stack, tmp_path):
     out = tmp_path / "point"
     run = LocustRun(
         target="uvicorn",
-        locust_class="IoAsync",
+        locust_class="Target",
+        requests=(Request("io/async", "/io/async"),),
         users=4,
         run_time=3,
         out=out,
