@@ -98,3 +98,14 @@ def test_a_second_lab_in_the_checkout_is_refused_until_the_first_ends(tmp_path):
     assert refused.stdout == ""  # the plan is not printed under another run's lock
     released = loadlab(*dry_run, cwd=tmp_path, env=env)
     assert released.returncode == 0 and "4 points" in released.stdout
+
+
+def test_the_nightly_takes_a_target(tmp_path):
+    """`make nightly TARGET=...` plans the nightly sweep of that app (its endpoints, its knobs)."""
+    root, env = checkout_of_its_own(tmp_path)
+    shutil.copytree(CHECKOUT / "tests" / "apps", root / "tests" / "apps")
+    (root / "pyproject.toml").write_text((CHECKOUT / "pyproject.toml").read_text())
+    done = loadlab("nightly", "--dry-run", "--target", "tests/apps/blocking", "--out",
+                   str(tmp_path / "out"), cwd=root, env=env)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "4 series" in done.stdout and "nightly" in done.stdout

@@ -126,3 +126,18 @@ def test_settings_conflicts_name_each_difference(tmp_path: Path) -> None:
         "EXECUTOR_WORKERS default vs 8",
     ]
     assert fingerprint.settings_conflicts(a, a) == []
+
+
+def test_a_users_target_is_part_of_the_fingerprint_and_the_demos_image_is_not(tmp_path: Path):
+    """Another image of a user's app is another machine's night; a rebuilt demo image (the
+    lab's own code, which the nightly judges) is the same machine."""
+
+    def own(name: str, image: str, file: str = "/srv/shop/target.toml") -> Run:
+        target = {"name": "shop", "file": file, "images": {"loadlab/app-shop:probe": image}}
+        return run_with(tmp_path, name, metadata={"target": target})
+
+    a, b, c = own("a", "sha256:1"), own("b", "sha256:1"), own("c", "sha256:2")
+    assert fingerprint.of(a).id == fingerprint.of(b).id != fingerprint.of(c).id
+    demo = "/x/services/target/target.toml"
+    d, e = own("d", "sha256:1", demo), own("e", "sha256:2", demo)
+    assert fingerprint.of(d).id == fingerprint.of(e).id
