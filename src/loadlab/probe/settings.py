@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from loadlab.shared.service import AUTO, Settings, auto_workers
-from loadlab.shared.settings import SettingsError, scalar, setting
+from loadlab.shared.settings import SettingsError, from_environ, scalar, setting
 
 # package.module:attribute, as uvicorn and gunicorn write an app (a dotted attribute allowed).
 _APP_SPEC = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
@@ -45,13 +45,7 @@ class ServerSettings:
 
         Raises SettingsError (one line) for a bad value or a missing or malformed LAB_APP.
         """
-        environ = os.environ if environ is None else environ
-        values = {}
-        for f in fields(cls):
-            raw = environ.get(f.name.upper(), "").strip()
-            if raw:
-                values[f.name] = f.metadata["parse"](f.name.upper(), raw)
-        settings = cls(**values)
+        settings = cls(**from_environ(cls, os.environ if environ is None else environ))
         settings._check_app()
         return settings
 

@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
-from loadlab.shared.settings import Bound, Parser, scalar, setting
+from loadlab.shared.settings import Bound, Parser, from_environ, scalar, setting
 
 SERVERS = ("uvicorn", "gunicorn")
 AUTO = "auto"
@@ -87,13 +87,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read every setting from ``environ``; an empty value counts as unset."""
-        environ = os.environ if environ is None else environ
-        values = {}
-        for f in fields(cls):
-            raw = environ.get(f.name.upper(), "").strip()
-            if raw:
-                values[f.name] = f.metadata["parse"](f.name.upper(), raw)
-        return cls(**values)
+        return cls(**from_environ(cls, os.environ if environ is None else environ))
 
     def worker_count(self) -> int:
         """The server worker processes these settings run: WORKERS, or auto resolved here."""

@@ -125,6 +125,17 @@ def setting(parse: Parser, doc: str, default: Any = None) -> Any:
     return field(default=default, metadata={"parse": parse, "doc": doc})
 
 
+def from_environ(cls: type, environ: Mapping[str, str]) -> dict[str, Any]:
+    """Each field of ``cls`` read from ``environ`` by its upper-case name and parsed; an empty
+    value counts as unset (left out, so the field's default stands)."""
+    values = {}
+    for f in dataclasses.fields(cls):
+        raw = environ.get(f.name.upper(), "").strip()
+        if raw:
+            values[f.name] = f.metadata["parse"](f.name.upper(), raw)
+    return values
+
+
 def parse_all(cls: type, raw: Mapping[str, str]) -> dict[str, Any]:
     """Each field of ``cls`` given in ``raw`` (keyed by field name), parsed; unknown keys and
     bad values raise SettingsError naming the setting in upper case, as a user writes it."""
