@@ -78,7 +78,8 @@ class Searcher:
         with session(self.stack):
             verify.start_services(self.stack, self.plan)
             outcomes = bisection.search(self.combos(), grid, self.ask.rate, self.measure,
-                                        attempts=self.ask.attempts)  # fmt: skip
+                                        attempts=self.ask.attempts,
+                                        model=bisection.cpu_floor)  # fmt: skip
             best = bisection.cheapest(outcomes)
             headroom = self._headroom(best) if best and self.ask.headroom else None
         return card.card_of(outcomes, slo=self.ask.objective, rate=self.ask.rate,
@@ -176,7 +177,15 @@ def _trial(combo: Combo, point: Point, attempt: int, result: PointResult,
     bound = binds.what_bound(result) if decision.verdict == slo.FAIL else None
     return bisection.Trial(combo, point.cpus, point.level, attempt, decision.verdict,
                            decision.value_ms, decision.interval, decision.reason, point.id,
-                           result.stats.rps if result.stats else None, bound)  # fmt: skip
+                           result.stats.rps if result.stats else None, bound,
+                           _cpu_ms(result))  # fmt: skip
+
+
+def _cpu_ms(result: PointResult) -> float | None:
+    """What a request cost the container in its window: its cgroup CPU over completions."""
+    cores = ((result.telemetry or {}).get("target") or {}).get("cpu_cores")
+    rps = result.stats.rps if result.stats else None
+    return 1000 * cores / rps if cores and rps else None
 
 
 def trials_bound(ask: Ask) -> int:
@@ -206,8 +215,9 @@ def summary(found: card.Card) -> str:
     if found.answer:
         a = found.answer
         limit = f" THREAD_LIMIT={a['thread_limit']}" if a["thread_limit"] else ""
+        floor = f"; the CPU model's floor {a['guess_cpus']:.2f}" if a.get("guess_cpus") else ""
         lines.append(f"answer: {a['variant']}{limit} at {a['cpus']:g} CPU "
-                     f"({a['value_ms']:.0f} ms, interval {_ci(a['interval'])})")  # fmt: skip
+                     f"({a['value_ms']:.0f} ms, interval {_ci(a['interval'])}{floor})")  # fmt: skip
         if found.neighbour:
             n = found.neighbour
             lines.append(f"neighbour: {n['cpus']:g} CPU {n['verdict']}s: {n['reason']}"

@@ -54,6 +54,9 @@ def test_the_cpu_binds_a_cpu_bound_endpoint(stack, tmp_path):
     point = next(p for p in run["points"] if p["id"] == answer["point_id"])
     cost = point["telemetry"]["target"]["cpu_cores"] / point["stats"]["rps"]
     assert answer["cpus"] >= RATE_CPU * cost * 0.95  # 5 %: the telemetry's own window edges
+    # The CPU model's floor (rate x the top trial's CPU a request) guided where to measure.
+    top = next(t for t in card["trials"] if t["verdict"] == "pass")  # the range's top decided
+    assert answer["guess_cpus"] == pytest.approx(RATE_CPU * top["cpu_ms"] / 1000)
     assert point["runtime"]["cpu_quota"] == answer["cpus"]  # read back inside
     assert neighbour["cpus"] == answer["cpus"] - 0.25 and neighbour["verdict"] == "fail"
     assert neighbour["bound"].startswith("the CPU") and "throttled" in neighbour["bound"]

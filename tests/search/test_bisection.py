@@ -5,10 +5,11 @@ undecided trial measured again, and a non-monotone system reported as such."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
-from loadlab.search.bisection import Trial, cheapest, search, search_combo
+from loadlab.search.bisection import Trial, cheapest, cpu_floor, search, search_combo
 from loadlab.search.slo import FAIL, PASS, UNDECIDED
 from loadlab.search.space import Combo, cpu_grid
 
@@ -98,7 +99,35 @@ def test_a_non_monotone_system_is_reported():
     assert outcome.contradictions == ["passed at 1.1 CPU and failed at 1.1 CPU"]
 
 
-def test_a_guess_places_the_first_halving_only():
+def test_a_guess_places_the_first_trials_only():
     calls: list = []
-    search_combo(Combo("a"), GRID, 100, monotone({"a": 0.9}, calls), guess=0.9)
-    assert calls[1][1] == 0.9  # after the top of the range, the guess
+    outcome = search_combo(Combo("a"), GRID, 100, monotone({"a": 0.9}, calls), guess=0.9)
+    assert [c[1] for c in calls] == [2.0, 0.9, 0.85, 0.9]  # top, guess, below it, replicate
+    assert outcome.answer.cpus == 0.9 and outcome.guess == 0.9
+
+
+def costing(need: float, cpu_ms: float, calls: list):
+    """A monotone system whose trials report the CPU a request cost, as measured ones do."""
+    inner = monotone({"a": need}, calls)
+    return lambda *a: replace(inner(*a), cpu_ms=cpu_ms)
+
+
+@pytest.mark.parametrize("need", [0.25, 0.6, 0.65, 0.8, 1.5, 2.0])
+def test_the_cpu_models_floor_guides_but_the_measurements_decide(need):
+    """The model's floor (30/s x 20 ms = 0.6 CPU) starts the bisection; whether it is right
+    (0.6), a step short (0.65) or far off either way, the answer is the measured one, within
+    the bound plus the two guided trials."""
+    calls: list = []
+    outcome = search_combo(Combo("a"), GRID, 30, costing(need, 20.0, calls), model=cpu_floor)
+    assert outcome.guess == pytest.approx(0.6)
+    assert calls[1][1] == pytest.approx(0.6)
+    assert outcome.answer.cpus == min(c for c in GRID if c >= need - 1e-9)
+    assert len(calls) <= BOUND + 3
+    if need == 0.6:
+        assert len(calls) == 4  # top, floor, one below it, replicate: 36 limits or 3600
+
+
+def test_the_cpu_floor_is_the_rate_times_a_requests_cpu():
+    trial = Trial(Combo("a"), 1.0, 30, 0, PASS, cpu_ms=20.0)
+    assert cpu_floor(trial, 30) == pytest.approx(0.6)
+    assert cpu_floor(replace(trial, cpu_ms=None), 30) is None  # no telemetry: no guess

@@ -6,8 +6,11 @@ bisected on its grid: the top of the range first (if that fails, nothing in rang
 then halves, ``ceil(log2(n)) + 1`` trials for a grid of n limits, plus re-measurements (one
 of them a replicate of the answer, where a non-monotone system shows). A
 combination that cannot beat the best answer so far is not bisected: one trial just below
-that answer decides it (a fail there fails everything lower). A guess (a model's, say) may
-choose where the first halving lands, never a verdict: every verdict is a measurement's. An
+that answer decides it (a fail there fails everything lower). A guess may choose where the
+first two trials after the top land (the guess, then one step below it), never a verdict:
+every verdict is a measurement's. Without a given guess, the CPU model makes one from the top
+trial's own measurement: the quota cannot be below the rate times the CPU a request cost
+(``cpu_floor``); a right guess answers in four trials whatever the grid's size. An
 undecided trial is measured again with a longer window, up to ``attempts``; one that never
 decides counts as not proven (the answer is the smallest limit *measured* to pass). When
 the measurements of one combination contradict monotonicity (a pass below a fail), the
@@ -38,9 +41,19 @@ class Trial:
     point_id: str | None = None  # the trial's point in run.json
     rps: float | None = None
     bound: str | None = None  # what bound it (judge.binds' resource), where it failed
+    cpu_ms: float | None = None  # the CPU a request cost the container, measured
 
 
 Measure = Callable[[Combo, float, float, int], Trial]  # combo, cpus, rate, attempt
+Model = Callable[[Trial, float], float | None]  # a passing trial, the rate -> a CPU guess
+
+
+def cpu_floor(trial: Trial, rate: float) -> float | None:
+    """The CPU model's least quota for ``rate``: each request costs ``cpu_ms`` of CPU (as
+    measured on this trial), so below rate x cpu_ms the container cannot keep up at all. A
+    lower bound: throttling adds cost and a tail SLO needs slack, so the answer is this or
+    above it."""
+    return rate * trial.cpu_ms / 1000 if trial.cpu_ms else None
 
 
 @dataclass
@@ -51,6 +64,7 @@ class ComboOutcome:
     trials: list[Trial] = field(default_factory=list)
     why_not: str | None = None  # infeasible, pruned or undecided: why there is no answer
     contradictions: list[str] = field(default_factory=list)
+    guess: float | None = None  # where the bisection started below the top, if guided
 
 
 def decide(combo: Combo, cpus: float, rate: float, measure: Measure, attempts: int,
@@ -65,8 +79,8 @@ def decide(combo: Combo, cpus: float, rate: float, measure: Measure, attempts: i
 
 
 def search_combo(combo: Combo, grid: tuple[float, ...], rate: float, measure: Measure, *,
-                 attempts: int = 3, best: float | None = None,
-                 guess: float | None = None) -> ComboOutcome:  # fmt: skip
+                 attempts: int = 3, best: float | None = None, guess: float | None = None,
+                 model: Model | None = None) -> ComboOutcome:  # fmt: skip
     """The smallest limit of ``grid`` at which ``combo`` passes, below ``best`` if given."""
     out = ComboOutcome(combo)
     top = len(grid) - 1
@@ -83,15 +97,18 @@ def search_combo(combo: Combo, grid: tuple[float, ...], rate: float, measure: Me
         return out
     passing, failing = top, -1  # grid[passing] passed; grid[failing] failed (-1: none yet)
     decided = {top: first}
+    out.guess = guess = guess if guess is not None else model and model(first, rate)
+    guided = 2 if guess is not None else 0  # the guess, then the step below a pass there
     while passing - failing > 1:
-        middle = _next(grid, failing, passing, guess)
-        guess = None  # a guess places the first halving only
+        middle = _next(grid, failing, passing, guess if guided else None)
         trial = decide(combo, grid[middle], rate, measure, attempts, out.trials)
         decided[middle] = trial
         if trial.verdict == PASS:
             passing = middle
         else:
             failing = middle
+        guided -= 1 if guided and trial.verdict == PASS else guided  # a fail ends the guide
+        guess = grid[middle - 1] if middle > 0 else None
     out.answer = decided[passing]
     out.neighbour = decided.get(failing)
     # A replicate at the boundary (a re-measurement): bisection alone never measures a pass
@@ -104,13 +121,13 @@ def search_combo(combo: Combo, grid: tuple[float, ...], rate: float, measure: Me
 
 def search(
     combos: list[Combo], grid: tuple[float, ...], rate: float, measure: Measure, *,
-    attempts: int = 3, guesses: dict[Combo, float] | None = None,
+    attempts: int = 3, guesses: dict[Combo, float] | None = None, model: Model | None = None,
 ) -> list[ComboOutcome]:  # fmt: skip
     """Every combination searched in turn, each pruned by the cheapest answer so far."""
     outcomes, best = [], None
     for combo in combos:
         outcome = search_combo(combo, grid, rate, measure, attempts=attempts, best=best,
-                               guess=(guesses or {}).get(combo))  # fmt: skip
+                               guess=(guesses or {}).get(combo), model=model)  # fmt: skip
         outcomes.append(outcome)
         if outcome.answer is not None:
             best = outcome.answer.cpus

@@ -45,7 +45,7 @@ def trial_json(t: Trial) -> dict:
     return {"variant": t.combo.variant, "thread_limit": t.combo.thread_limit, "cpus": t.cpus,
             "rate": t.rate, "attempt": t.attempt, "verdict": t.verdict, "value_ms": t.value_ms,
             "interval": t.interval, "rps": t.rps, "reason": t.reason, "bound": t.bound,
-            "point_id": t.point_id}  # fmt: skip
+            "point_id": t.point_id, "cpu_ms": t.cpu_ms}  # fmt: skip
 
 
 def card_of(outcomes: list[ComboOutcome], *, slo: SLO, rate: float, endpoint: str,
@@ -55,7 +55,7 @@ def card_of(outcomes: list[ComboOutcome], *, slo: SLO, rate: float, endpoint: st
     best = cheapest(outcomes)
     return Card(
         slo=str(slo), rate=rate, endpoint=endpoint, cpu_range=cpu_range, cpu_step=cpu_step,
-        answer=trial_json(best.answer) if best else None,
+        answer={**trial_json(best.answer), "guess_cpus": best.guess} if best else None,
         neighbour=trial_json(best.neighbour) if best and best.neighbour else None,
         others=[_other(o) for o in outcomes if o is not best],
         trials=[trial_json(t) for o in outcomes for t in o.trials],
@@ -67,7 +67,8 @@ def card_of(outcomes: list[ComboOutcome], *, slo: SLO, rate: float, endpoint: st
 
 
 def _other(o: ComboOutcome) -> dict:
-    found = {"variant": o.combo.variant, "thread_limit": o.combo.thread_limit}
+    found = {"variant": o.combo.variant, "thread_limit": o.combo.thread_limit,
+             "guess_cpus": o.guess}  # fmt: skip
     if o.answer is not None:
         return {**found, "best_cpus": o.answer.cpus, "value_ms": o.answer.value_ms,
                 "interval": o.answer.interval}  # fmt: skip
