@@ -37,3 +37,23 @@ def test_bad_input_is_one_line_naming_it(tmp_path, changes, named):
     with pytest.raises(ConfigError) as caught:
         planned(tmp_path, **changes)
     assert named in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_resume_asks_what_the_interrupted_search_asked(tmp_path):
+    """RESUME alone continues the same search (its question read back from run.json); a
+    setting given with it that disagrees is refused in one line."""
+    from loadlab import capacity, workflow
+
+    plan, ask = planned(tmp_path, headroom=True)
+    run = workflow.open_run(plan)
+    run.config["capacity"] = capacity.ask_json(ask)
+    run.save()
+    nothing = dict(rate=None, users=None, objective=None, cpus=None, cpu_step=None,
+                   thread_limit=None, headroom=None)  # fmt: skip
+    resumed = {"resume": str(run.directory)}
+    again_plan, again = plan_of(resumed, **nothing)
+    assert again == ask and again_plan.directory == run.directory
+    with pytest.raises(ConfigError, match="RATE was 150, not 300"):
+        plan_of(resumed, **{**nothing, "rate": "300"})
+    with pytest.raises(ConfigError, match="no capacity search"):
+        plan_of({"resume": str(tmp_path)}, **nothing)

@@ -18,6 +18,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
 from loadlab import workflow
 from loadlab.errors import ConfigError, EngineError, PointError
@@ -236,15 +237,48 @@ def summary(found: card.Card) -> str:
     return "\n".join(lines)
 
 
+def _resumed(directory: Path, asked: dict) -> dict:
+    """The question an interrupted search asked, as strings; anything given must agree."""
+    try:
+        stored = json.loads((directory / "run.json").read_text())["config"]["capacity"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ConfigError(f"RESUME: {directory} holds no capacity search (run.json)") from None
+    closed, level = stored["load"] == "closed", f"{stored['rate']:g}"
+    limits = stored.get("thread_limits")
+    was = {"rate": None if closed else level, "users": level if closed else None,
+           "objective": stored["objective"], "cpus": "{:g}..{:g}".format(*stored["cpu_range"]),
+           "cpu_step": f"{stored['cpu_step']:g}",
+           "thread_limit": ",".join(map(str, limits)) if limits else None,
+           "headroom": stored["headroom"]}  # fmt: skip
+    for key, value in asked.items():
+        if value is not None and str(value) != str(was[key]):
+            raise ConfigError(f"RESUME continues the search as it was asked: {key.upper()} was "
+                              f"{was[key]}, not {value}; give RESUME alone")  # fmt: skip
+    return was
+
+
 def _ci(interval) -> str:
     return f"[{interval[0]:.0f}, {interval[1]:.0f}] ms" if interval else "none"
 
 
 def plan_of(given: dict[str, str], *, rate: str | None, users: str | None,
             objective: str | None, cpus: str | None, cpu_step: str | None,
-            thread_limit: str | None, headroom: bool) -> tuple[Plan, Ask]:  # fmt: skip
+            thread_limit: str | None, headroom: bool | None) -> tuple[Plan, Ask]:  # fmt: skip
     """The plan of a capacity search and what it asks, from the settings as given (strings):
-    every value checked before anything starts, each problem a ConfigError of one line."""
+    every value checked before anything starts, each problem a ConfigError of one line. With
+    RESUME, what the search asks is the interrupted one's (run.json), never a new question."""
+    if given.get("resume"):
+        asked = {"rate": rate, "users": users, "objective": objective, "cpus": cpus,
+                 "cpu_step": cpu_step, "thread_limit": thread_limit,
+                 "headroom": headroom}  # fmt: skip
+        asked = _resumed(Path(given["resume"]), asked)
+        rate, users, objective, cpus = (asked[k] for k in ("rate", "users", "objective", "cpus"))
+        cpu_step, thread_limit, headroom = (
+            asked["cpu_step"],
+            asked["thread_limit"],
+            asked["headroom"],
+        )
+    headroom = True if headroom is None else headroom
     if (rate is None) == (users is None) or objective is None:
         raise ConfigError("capacity needs RATE (requests a second) or USERS (a closed loop), "
                           "and SLO (e.g. p99<250ms)")  # fmt: skip

@@ -128,7 +128,7 @@ def capacity_plan(args: argparse.Namespace):
         cpus=args.cpus,
         cpu_step=args.cpu_step,
         thread_limit=args.thread_limit,
-        headroom=args.headroom == "1",
+        headroom=None if args.headroom is None else args.headroom == "1",
     )
 
 
@@ -260,8 +260,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--rate", help="requests a second to serve (the open loop's rate)")
     p.add_argument("--slo", help="the objective, e.g. p99<250ms (p99, p95, p50, mean)")
     p.add_argument("--cpu-step", dest="cpu_step", help="the CPU grid's step (default 0.05)")
-    p.add_argument("--headroom", choices=("0", "1"), default="1",
-                   help="1: also try the answer at 1.5x and 2x the rate")  # fmt: skip
+    p.add_argument("--headroom", choices=("0", "1"),
+                   help="1 (default): also try the answer at 1.5x and 2x the rate")  # fmt: skip
     p.set_defaults(func=_cmd_capacity)
     p = _add_sweep(sub, "nightly", "sweep (profile nightly) and gate on the baseline")
     p.set_defaults(func=_cmd_nightly, profile="nightly")

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import time
 
 import pytest
 
@@ -63,18 +65,50 @@ def test_the_cpu_binds_a_cpu_bound_endpoint(stack, tmp_path):
     assert card["trial_count"] == len(card["trials"]) and card["recheck"].startswith("make sweep")
 
 
-def test_too_few_threads_are_infeasible_and_enough_answer(stack, tmp_path):
+def _first_trial(run_json, timeout: float = 300) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if run_json.exists():
+            found = [p for p in json.loads(run_json.read_text())["points"]
+                     if p["status"] != "pending"]  # fmt: skip
+            if found:
+                return found[0]
+        time.sleep(0.5)
+    raise AssertionError("no trial measured in time")
+
+
+def test_too_few_threads_are_infeasible_and_enough_answer_across_a_ctrl_c(stack, tmp_path):
     """io/sync at 150/s with S = 0.2 s: 20 threads give P/S = 100/s, below the rate, at any
-    CPU; 40 (P/S = 200/s) answer; 80 cannot beat it."""
-    code, said, card = capacity(tmp_path, "--variants", "uvicorn-limiter", "--thread-limit",
-                                "20,40,80", "--endpoints", "io/sync", "--work-seconds", "0.2",
-                                "--rate", "150", "--slo", "p99<250ms", "--cpus", "1",
-                                "--duration", "6")  # fmt: skip
+    CPU; 40 (P/S = 200/s) answer; 80 cannot beat it. Ctrl-C after the first trial keeps it
+    (exit 130, nothing left running), and RESUME alone finishes the same search without
+    measuring that trial again."""
+    proc = loadlab("capacity", "--out", str(tmp_path), "--run-id", "cap", "--headroom", "0",
+                   "--warmup", "4", "--variants", "uvicorn-limiter", "--thread-limit",
+                   "20,40,80", "--endpoints", "io/sync", "--work-seconds", "0.2",
+                   "--rate", "150", "--slo", "p99<250ms", "--cpus", "1",
+                   "--duration", "6")  # fmt: skip
+    first = _first_trial(tmp_path / "cap" / "run.json")
+    proc.send_signal(signal.SIGINT)
+    code, _, err = finish(proc)
+    assert code == 130, err
+    assert leftovers() == []
+    code, said, card = capacity_resumed(tmp_path / "cap")
     assert code == 0, said
     assert card["answer"]["thread_limit"] in (40, 80)
     twenty = next(o for o in card["others"] if o["thread_limit"] == 20)
     assert twenty["why_not"].startswith("infeasible at any CPU in range")
     assert "P/S = 100/s" in twenty["why_not"]
+    run = json.loads((tmp_path / "cap" / "run.json").read_text())["points"]
+    kept = next(p for p in run if p["id"] == first["id"])
+    assert kept["started_at"] == first["started_at"]  # measured once, before the Ctrl-C
+    assert card["trials"][0]["point_id"] == first["id"]
+    assert len(run) == card["trial_count"]  # nothing measured twice
+
+
+def capacity_resumed(directory) -> tuple[int, str, dict]:
+    code, out, err = finish(loadlab("capacity", "--resume", str(directory)), timeout=1500)
+    assert leftovers() == []
+    return code, out + err, json.loads((directory / "capacity.json").read_text())
 
 
 def test_nothing_meeting_the_slo_exits_1_and_says_what_came_closest(stack, tmp_path):
