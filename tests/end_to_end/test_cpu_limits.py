@@ -58,15 +58,22 @@ def test_half_a_cpu_is_used_and_throttled(cpu_run):
         assert target["throttled_periods"] > 0
 
 
+def cores(points: list[dict]) -> float:
+    return median(p["telemetry"]["target"]["cpu_cores"] for p in points)
+
+
 def test_more_cpu_helps_and_a_throttled_request_is_never_cheaper(cpu_run):
-    """1 CPU does at least 1.7x what 0.5 does, and the CPU one request costs the container
+    """Twice the quota is used (at least 1.8x the cores: a clock-free count), and serves at
+    least 1.7x the requests, less the CPU's own drift between the two groups (measured:
+    ``spread`` within each). The 0.5 group runs minutes before the 1 CPU one, and on this VM a
+    request's CPU moved from 18.7 to 20.9 ms between them in one run; CI read 1.68x once
+    (42.6 against 25.3/s) against a flat 1.7x. The CPU one request costs the container
     (cgroup CPU over completions) is no lower at 0.5, where CFS stops it every period, beyond
-    the CPU's own drift between the two groups (measured: ``spread`` within each; the 0.5
-    group runs minutes before the 1 CPU one, and on this VM one request's CPU moved from
-    18.7 to 20.9 ms between them in one run of three, a 5 % bound alone failed on it)."""
+    that same drift."""
     half, whole = cpu_run[0.5], cpu_run[1.0]
-    assert rps(whole) >= 1.7 * rps(half)
     drift = max(spread(half), spread(whole))
+    assert cores(whole) >= 1.8 * cores(half)
+    assert rps(whole) >= 1.7 / (1 + drift) * rps(half), f"drift {drift:.0%}"
     assert median(map(cost, half)) >= (0.95 - drift) * median(map(cost, whole)), f"{drift:.0%}"
 
 
