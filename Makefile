@@ -79,6 +79,22 @@ serve: venv ## run the target on 127.0.0.1:8000 with uvicorn (make serve THREAD_
 engine: venv ## make a Docker engine and Compose v2 reachable (installs them on Debian as root)
 	@COMPOSE_BIN="$(COMPOSE_BIN)" scripts/engine.sh
 
+# A second engine on this machine for the two-engine tests: dockerd in netns loadlab-engine2,
+# context loadlab-engine2 (src/loadlab/engines/second.py); SECOND_ENGINE_NET (a /30 or /29)
+# and SECOND_ENGINE_BRIDGE (its docker0) choose its addresses; KEEP_DATA=1 keeps its images.
+second_args = $(if $(SECOND_ENGINE_NET),--net='$(SECOND_ENGINE_NET)') \
+  $(if $(SECOND_ENGINE_BRIDGE),--bridge='$(SECOND_ENGINE_BRIDGE)')
+
+.PHONY: second-engine
+second-engine: venv
+	@$(PY) -m loadlab.engines.second up --dry-run $(second_args)  # bad input fails here
+	@$(MAKE) engine
+	@$(PY) -m loadlab.engines.second up $(second_args)
+
+.PHONY: second-engine-down
+second-engine-down: venv
+	@$(PY) -m loadlab.engines.second down $(if $(filter 1 true yes,$(KEEP_DATA)),--keep-data)
+
 $(WHEELHOUSE)/.done: uv.lock scripts/wheelhouse.sh | $(UV)
 	UV=$(UV) scripts/wheelhouse.sh $(WHEELHOUSE) service locust
 	touch $@
