@@ -67,6 +67,9 @@ MAKE_ARGUMENTS = (
     "SLO",  # make capacity: the objective, e.g. p99<250ms
     "CPU_STEP",  # make capacity: the CPU grid's step
     "HEADROOM",  # make capacity: 0 skips the headroom trials
+    "SECOND_ENGINE_NET",  # make second-engine: the veth's /30 or /29
+    "SECOND_ENGINE_BRIDGE",  # make second-engine: its dockerd's --bip
+    "KEEP_DATA",  # make second-engine-down: keep its data root (images)
 )
 
 
