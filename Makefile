@@ -86,13 +86,13 @@ second_args = $(if $(SECOND_ENGINE_NET),--net='$(SECOND_ENGINE_NET)') \
   $(if $(SECOND_ENGINE_BRIDGE),--bridge='$(SECOND_ENGINE_BRIDGE)')
 
 .PHONY: second-engine
-second-engine: venv
+second-engine: venv ## a second Docker engine on this machine (own netns); prints the settings that use it
 	@$(PY) -m loadlab.engines.second up --dry-run $(second_args)  # bad input fails here
 	@$(MAKE) engine
 	@$(PY) -m loadlab.engines.second up $(second_args)
 
 .PHONY: second-engine-down
-second-engine-down: venv
+second-engine-down: venv ## remove the second engine: its daemons, context, namespace, links (KEEP_DATA=1 keeps images)
 	@$(PY) -m loadlab.engines.second down $(if $(filter 1 true yes,$(KEEP_DATA)),--keep-data)
 
 $(WHEELHOUSE)/.done: uv.lock scripts/wheelhouse.sh | $(UV)
@@ -161,6 +161,11 @@ report: venv ## re-render summary.csv and index.html of a run: make report RUN=r
 .PHONY: bench
 bench: venv ## the lab's own capacity: max requests/s through Locust and uvicorn, per point cost
 	@$(MAKE) sweep PROFILE=bench RUN_ID=bench-$$(date -u +%Y%m%d-%H%M%S)
+
+.PHONY: kubernetes
+kubernetes: venv ## the plan as Kubernetes manifests, not applied: make kubernetes MANIFESTS=dir [NAMESPACE= REGISTRY=]
+	$(PY) -m loadlab kubernetes $(sweep_args) --manifests='$(MANIFESTS)' \
+	  $(if $(NAMESPACE),--namespace='$(NAMESPACE)') $(if $(REGISTRY),--registry='$(REGISTRY)')
 
 .PHONY: compare
 compare: venv ## compare run B with reference A: make compare A=reports/<a> B=reports/<b> [FORCE=1]

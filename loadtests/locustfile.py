@@ -33,20 +33,28 @@ import itertools
 import json
 import os
 import socket
-import time
 from pathlib import Path
 
 import gevent
 from locust import FastHttpUser, LoadTestShape, constant, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
-from loadlab.shared import arrivals, histograms, offered, traffic
+from loadlab.shared import arrivals, clock, histograms, offered, traffic
 
 LOAD = os.environ.get(offered.LOAD_VARIABLE, "closed")
 
 _samples: list[tuple[str, float, float, float, str]] = []
 _user_ids = itertools.count(1)
 _HOST = f"{socket.gethostname()}-{os.getpid()}"
+# This engine's clock minus the driver's, measured by the driver at the start of the run
+# (loadlab/engines/clocks.py): every time written here is on the driver's clock, so samples
+# from workers on several hosts and the master's step boundaries line up.
+CLOCK_OFFSET = clock.offset_of()
+
+
+def now() -> float:
+    """The driver's clock, read here."""
+    return clock.now(CLOCK_OFFSET)
 
 
 _REQUESTS = traffic.decode(os.environ.get(traffic.VARIABLE, ""))
@@ -103,7 +111,9 @@ def _record(
     if LOAD == "open":
         return  # the open loop records into histograms itself, from the intended send time
     error = _error_text(exception)
-    _samples.append((context.get("lab_user", ""), start_time, time.time(), response_time, error))
+    # Locust's start_time is this host's clock: moved onto the driver's like every other time.
+    began = clock.on_driver_clock(start_time, CLOCK_OFFSET)
+    _samples.append((context.get("lab_user", ""), began, now(), response_time, error))
 
 
 def _error_text(exception: BaseException | None) -> str:
@@ -125,7 +135,7 @@ if os.environ.get(offered.STEPS_VARIABLE) and LOAD == "closed":
             self.mark: tuple[int, int, float] = (-1, 0, 0.0)  # step, requests, total ms then
 
         def tick(self) -> tuple[int, float] | None:
-            level = self.stepper.tick(time.time(), self._mean_latency())
+            level = self.stepper.tick(now(), self._mean_latency())
             # New users join over about a second: spread over several service times, so their
             # answers do not arrive in one batch that each worker must then work through in
             # turn (that wait is client time inside every cycle, and breaks Little's law).
@@ -213,10 +223,10 @@ def _sleep_until(when: float) -> None:
     """gevent's timers wake through epoll, whose timeout is whole milliseconds rounded up, so a
     plain sleep sends up to a millisecond late; sleep to within SPIN of the intended time, then
     yield to the other greenlets (the answers coming in) until it has come."""
-    delay = when - time.time()
+    delay = when - now()
     if delay > SPIN:
         gevent.sleep(delay - SPIN)
-    while time.time() < when:
+    while now() < when:
         gevent.sleep(0)
 
 
@@ -258,7 +268,7 @@ class OpenLoop(FastHttpUser):
         gevent.sleep(offered.OPEN_TAIL * 10)  # the master ends the run
 
     def _send(self, key: int, intended: float, recorder: Recorder) -> None:
-        sent = time.time()
+        sent = now()
         _open["in_flight"][key] = (intended, sent)
         recorder.sent(intended, sent)
         request = self.chooser.next()
@@ -273,7 +283,7 @@ class OpenLoop(FastHttpUser):
         except Exception as exc:  # a request must never kill the schedule
             error = _error_text(exc)
         _open["in_flight"].pop(key, None)
-        recorder.done(intended, sent, time.time(), error)
+        recorder.done(intended, sent, now(), error)
 
 
 if os.environ.get(offered.STEPS_VARIABLE) and LOAD == "open":
@@ -288,13 +298,13 @@ if os.environ.get(offered.STEPS_VARIABLE) and LOAD == "open":
             self.workers = 0
 
         def tick(self) -> tuple[int, float] | None:
-            now = time.time()
+            at = now()
             if self.t0 is None:
                 self.workers = max(self.runner.worker_count, 1)
-                self.t0 = now + offered.OPEN_START_DELAY
+                self.t0 = at + offered.OPEN_START_DELAY
                 self.runner.send_message("lab_t0", {"t0": self.t0, "workers": self.workers})
             end = self.t0 + sum(s.seconds for s in self.steps) + offered.OPEN_TAIL
-            return (self.workers, float(self.workers)) if now < end else None
+            return (self.workers, float(self.workers)) if at < end else None
 
         @property
         def times(self) -> list[offered.StepTimes]:
@@ -336,7 +346,7 @@ def _write_open(out: Path) -> None:
     recorder: Recorder | None = _open["recorder"]
     if recorder is None:
         return
-    record = recorder.finish(time.time(), _open["in_flight"])
+    record = recorder.finish(now(), _open["in_flight"])
     (out / f"{offered.HISTOGRAMS_PREFIX}{_HOST}.json").write_text(json.dumps(record))
     if recorder.samples is not None:
         with (out / f"open-samples-{_HOST}.csv").open("w", newline="") as f:
@@ -350,7 +360,7 @@ def _write_step_times(environment) -> None:
     csv_prefix = os.environ.get("LOCUST_CSV")
     stepper = getattr(shape, "stepper", None)
     if stepper is not None:
-        stepper.close(time.time())
+        stepper.close(now())
     times = stepper.times if stepper is not None else getattr(shape, "times", None)
     if not csv_prefix or not times:
         return

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -132,8 +131,7 @@ class Searcher:
             verify.up(self.stack, _label(combo), env)
             self._up, self._container = combo, next(iter(self.stack.container_ids(
                 combo.variant).values()))  # fmt: skip
-        done = subprocess.run(["docker", "update", "--cpus", f"{cpus:g}", self._container],
-                              capture_output=True, text=True, timeout=60)  # fmt: skip
+        done = self.stack.docker("update", "--cpus", f"{cpus:g}", self._container)
         if done.returncode != 0:
             raise EngineError(f"docker update --cpus {cpus:g} failed: {done.stderr.strip()}")
         return Placement(cpus, base.target_cpuset, base.locust_cpuset, base.shared)

@@ -50,8 +50,7 @@ def _measure(args: argparse.Namespace) -> workflow.Outcome | int:
         if args.dry_run:
             print(workflow.describe(plan))
             return 0
-        stack = workflow.stack_for(plan)
-        prepared = workflow.preflight(stack, plan)
+        stack, prepared = workflow.preflight(workflow.stack_for(plan), plan)
         outcome = workflow.execute(plan, stack, prepared)
     where = outcome.run.directory
     print(f"report: {where / 'index.html'}")
@@ -99,8 +98,7 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
               f"{capacity.trials_bound(ask)} trials each before re-measurements")  # fmt: skip
         return 0
     with lock.hold(ROOT, f"capacity {plan.directory}"):
-        stack = workflow.stack_for(plan)
-        prepared = workflow.preflight(stack, plan)
+        stack, prepared = workflow.preflight(workflow.stack_for(plan), plan)
         run = workflow.open_run(plan)
         run.config["capacity"] = capacity.ask_json(ask)
         printer = _TrialPrinter(capacity.trials_bound(ask) * len(searcher_combos(plan, ask)))
@@ -156,6 +154,18 @@ class _TrialPrinter:
               f"(attempt {trial.attempt + 1}): {trial.verdict.upper()}, {value}: "
               f"{trial.reason}{bound} [at most {left} more, ~{left * per / 60:.0f} min]",
               file=sys.stderr, flush=True)  # fmt: skip
+
+
+def _cmd_kubernetes(args: argparse.Namespace) -> int:
+    """The plan as manifests for a cluster with Locust's operator (docs/kubernetes.md)."""
+    from loadlab.plan.config import resolve
+    from loadlab.stack import kubernetes  # local: this command is its only user
+
+    plan = resolve(_sweep_config(args))
+    written = kubernetes.write(plan, Path(args.manifests), namespace=args.namespace,
+                               registry=args.registry)  # fmt: skip
+    print(f"kubernetes: {len(written)} files in {args.manifests} (kubectl apply -f, in order)")
+    return 0
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
@@ -263,6 +273,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--headroom", choices=("0", "1"),
                    help="1 (default): also try the answer at 1.5x and 2x the rate")  # fmt: skip
     p.set_defaults(func=_cmd_capacity)
+    p = _add_sweep(sub, "kubernetes", "write the plan as Kubernetes manifests (not applied)")
+    p.add_argument("--manifests", required=True, help="a new or empty directory to write to")
+    p.add_argument("--namespace", help="the manifests' namespace (default: the cluster's)")
+    p.add_argument("--registry", help="where the cluster pulls the lab's images from")
+    p.set_defaults(func=_cmd_kubernetes)
     p = _add_sweep(sub, "nightly", "sweep (profile nightly) and gate on the baseline")
     p.set_defaults(func=_cmd_nightly, profile="nightly")
     p.add_argument("--baseline", default=str(gate.BASELINE), help="the committed reference")

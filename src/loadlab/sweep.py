@@ -165,11 +165,14 @@ class Sweep:
         out = out or self.run.locust_dir(first)
         shutil.rmtree(out, ignore_errors=True)  # a resumed run starts clean
         steps = tuple(offered.Step(r.point.level, plan.step_seconds) for r in results)
-        with telemetry.Sampler(dict(zip(["target"], target, strict=False))) as tel:
+        with telemetry.Sampler(dict(zip(["target"], target, strict=False)),
+                               context=self.stack.context) as tel:  # fmt: skip
             status = self.stack.run_locust(
                 self._run_spec(first, out, steps),
                 timeout=_limit(steps),
-                on_start=lambda ids: [tel.watch(name, id_) for name, id_ in ids.items()],
+                on_start=lambda ids, context: [
+                    tel.watch(name, id_, context=context) for name, id_ in ids.items()
+                ],
             )
         if status not in (0, 1):  # 1 only means some requests failed: that is a result
             raise PointError(f"Locust exited with status {status}; see {out / 'locust.log'}")

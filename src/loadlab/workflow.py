@@ -10,9 +10,13 @@ is decided here (``expected``); the command line turns that into its exit status
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from loadlab.engines import clocks, contexts
+from loadlab.engines import images as engine_images
+from loadlab.engines.contexts import label
 from loadlab.errors import ConfigError, EngineError, LabError
 from loadlab.judge import binds
 from loadlab.measure.status import RESULTS
@@ -100,13 +104,17 @@ def describe(plan: Plan) -> str:
 
 
 def stack_for(plan: Plan) -> Stack:
-    """The lab's Compose project, with the target's own Compose file (its database) added."""
-    return Stack(extra_files=(plan.target.compose,) if plan.target.compose else ())
+    """The lab's Compose project, with the target's own Compose file (its database) added,
+    on the engines the plan names."""
+    return Stack(extra_files=(plan.target.compose,) if plan.target.compose else (),
+                 engines=plan.engines)  # fmt: skip
 
 
-def preflight(stack: Stack, plan: Plan) -> images.Prepared:
-    """Fail before anything starts when the engine or an image is missing or unfit, or the
-    target answers other than its file says (verify); what Compose will run otherwise."""
+def preflight(stack: Stack, plan: Plan) -> tuple[Stack, images.Prepared]:
+    """Fail before anything starts when an engine or an image is missing or unfit, or the
+    target answers other than its file says (verify); the stack (with every engine's clock
+    offset) and what Compose will run otherwise."""
+    facts = {} if plan.engines.default else contexts.check(plan.engines)
     try:
         subprocess.run(["docker", "info"], capture_output=True, check=True, timeout=30)
     except (OSError, subprocess.SubprocessError):
@@ -122,8 +130,31 @@ def preflight(stack: Stack, plan: Plan) -> images.Prepared:
     prepared = images.prepare(plan.target, (v for v, _ in plan.series))
     if plan.target.services:  # a target's own services (its database) built from its file
         stack.compose("build", "--quiet", *plan.target.services, timeout=1800)
+    if facts:
+        stack = arranged(stack, plan, prepared, facts)
     verify.verify(stack, plan, prepared)
-    return prepared
+    return stack, prepared
+
+
+def arranged(stack: Stack, plan: Plan, prepared: images.Prepared, facts: dict) -> Stack:
+    """A run over several engines made ready: the driver's images on each engine that runs
+    them, the same ids; each engine's clock measured and within the bound; what each engine
+    is (for the fingerprint)."""
+    e = plan.engines
+    on_target = {prepared.image} if prepared.image else {image_of(v) for v, _ in plan.series}
+    placed = engine_images.place(on_target, [e.target], log=_say)
+    placed.update(engine_images.place([metadata.IMAGES["locust"]], e.load, log=_say))
+    offsets = [clocks.of_engine(c) for c in e.named() if c is not None]
+    clocks.check(offsets, plan.duration)
+    for context in e.named():
+        facts[label(context)]["cpu_model"] = contexts.cpu_model(context, metadata.IMAGES["locust"])
+    record = {"arrangement": e.to_json(), "engines": facts, "images": placed,
+              "clocks": [o.to_json() for o in offsets]}  # fmt: skip
+    return replace(stack, clock_offsets={o.engine: o.offset_s for o in offsets}, facts=record)
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def open_run(plan: Plan) -> Run:
@@ -139,6 +170,8 @@ def execute(plan: Plan, stack: Stack, prepared: images.Prepared) -> Outcome:
     run.metadata.update(metadata.collect())
     run.metadata["target"] = {"name": plan.target.name, "file": str(plan.target.file),
                               "app": plan.target.app, "images": prepared.ids}  # fmt: skip
+    if stack.facts:  # a run over several engines: which, their images, their clocks
+        run.metadata["engines"] = stack.facts
     run.metadata.setdefault("started_at", metadata.now())
     run.metadata.pop("finished_at", None)
     todo = sum(r.status != "ok" for r in run.points.values())

@@ -61,6 +61,10 @@ SWEEP_INPUTS = [
     ("TARGET=tests/apps/blocking VARIANTS=uvicorn@3.13", "VARIANTS"),
     ("RUN_ID=taken OUT={out}", "RUN_ID"),
     ("RESUME={out}/taken USERS=5", "RESUME"),
+    ("LOAD_CONTEXTS=lab-b", "TARGET_ADDRESS"),
+    ("LOAD_CONTEXTS=lab-b,lab-c TARGET_ADDRESS=127.0.0.1", "MASTER_ADDRESS"),
+    ("LOAD_CONTEXTS=lab-b TARGET_ADDRESS=somewhere", "TARGET_ADDRESS"),
+    ("LOAD_CONTEXTS=no-such-context TARGET_ADDRESS=127.0.0.1", "LOAD_CONTEXTS"),
 ]
 # make capacity's own inputs (its other settings are the sweep's, checked as above).
 CAPACITY_INPUTS = [

@@ -55,6 +55,13 @@ def test_compose_interpolates_only_known_variables():
     assert set(variables.PER_RUN) <= used
 
 
+def test_the_engines_file_interpolates_only_the_drivers_variables():
+    """compose.engines.yaml (a run over several engines) reads exactly ENGINE_RUN."""
+    lines = (ROOT / "compose.engines.yaml").read_text().splitlines()
+    text = "\n".join(line for line in lines if not line.lstrip().startswith("#"))
+    assert set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", text)) == set(variables.ENGINE_RUN)
+
+
 def test_the_stack_drops_exactly_the_per_run_variables():
     """A user's stray per-run value (and TARGET_TAG) never reaches Compose; the rest does."""
     environ = compose.Stack(env={})._environ
@@ -63,7 +70,9 @@ def test_the_stack_drops_exactly_the_per_run_variables():
         for name, value in stray.items():
             mp.setenv(name, value)
         seen = environ({})
-    assert not set(variables.PER_RUN) & seen.keys() and "TARGET_TAG" not in seen
+    # TARGET_BIND is always the driver's own: the address the plan publishes the target at.
+    assert not (set(variables.PER_RUN) - {"TARGET_BIND"}) & seen.keys() and "TARGET_TAG" not in seen
+    assert seen["TARGET_BIND"] == "127.0.0.1"
     assert seen["IMAGE_TAG"] == "stray"
 
 

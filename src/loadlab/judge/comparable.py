@@ -52,4 +52,14 @@ def differences(a: Run, b: Run) -> list[tuple[str, object, object]]:
         (f"images.{name}", images_a.get(name), images_b.get(name))
         for name in sorted(images_a.keys() | images_b.keys())
     ]
+    # Another arrangement of engines is what a comparison of arrangements is for: shown.
+    pairs.append(("engines", _arrangement(a), _arrangement(b)))
     return [(k, va, vb) for k, va, vb in pairs if va is not None and vb is not None and va != vb]
+
+
+def _arrangement(run: Run) -> str:
+    found = fingerprint.engines(run)
+    if not found:
+        return "one engine"
+    load = ",".join(c or "current" for c in found["load"] or ())
+    return f"target on {found['target'] or 'current'}, Locust on {load}"

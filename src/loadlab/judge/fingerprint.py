@@ -155,6 +155,18 @@ class Fingerprint:
         return {"id": self.id, "label": self.label, "components": self.components}
 
 
+def engines(run: Run) -> dict[str, Any]:
+    """Over several Docker engines: which runs what, and each engine's host (CPU model and
+    count); {} on one engine, so a run on one engine keeps the fingerprint it always had."""
+    found = run.metadata.get("engines") or {}
+    if not found:
+        return {}
+    arrangement = found.get("arrangement") or {}
+    hosts = {name: {k: facts.get(k) for k in ("cpu_model", "ncpu")}
+             for name, facts in (found.get("engines") or {}).items()}  # fmt: skip
+    return {"target": arrangement.get("target"), "load": arrangement.get("load"), "hosts": hosts}
+
+
 def of(run: Run) -> Fingerprint:
     parts = {
         "host": host(run),
@@ -163,6 +175,8 @@ def of(run: Run) -> Fingerprint:
         "settings": settings(run),
         "matrix": matrix(run),
     }
+    if arranged := engines(run):
+        parts["engines"] = arranged
     return Fingerprint(canonical(parts))
 
 

@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from loadlab.engines import contexts
+from loadlab.engines.contexts import Engines
 from loadlab.errors import ConfigError
 from loadlab.plan import target_file
 from loadlab.plan.placement import host_cpus
@@ -114,6 +116,18 @@ class SweepConfig:
     locust_workers: int | None = setting(
         scalar(int, LOCUST_WORKERS), "Locust worker processes (2; open loop: 1 per Locust core)"
     )
+    target_context: str | None = setting(
+        scalar(str), "the Docker context the target runs on (default: the current one)"
+    )
+    load_contexts: tuple[str, ...] | None = setting(
+        items(str), "Docker contexts for Locust: the master on the first, workers on each"
+    )
+    target_address: str | None = setting(
+        scalar(str), "where the load reaches the target (published there only; 127.0.0.1)"
+    )
+    master_address: str | None = setting(
+        scalar(str), "where workers on other engines reach Locust's master"
+    )
     out: Path = setting(scalar(Path), "where run directories go", Path("reports"))
     resume: Path | None = setting(scalar(Path), "finish this interrupted run instead")
     run_id: str | None = setting(scalar(str), "name of the run directory (default: a timestamp)")
@@ -146,6 +160,7 @@ class Plan(Profile):
     load: str = "closed"
     locust_workers: int = 2
     target: Target = field(default_factory=target_file.demo)  # what is measured
+    engines: Engines = field(default_factory=Engines)  # where the target and Locust run
 
     @property
     def arrivals(self) -> str:
@@ -213,6 +228,9 @@ def resolve(config: SweepConfig, cores: list[int] | None = None,
     series = knob_series(on_pythons(of_plan(config, profile, target), config.pythons), target)
     profile = replace(profile, series=series)
     given = {f.name: getattr(config, f.name) for f in fields(Profile) if f.name != "series"}
+    engines = contexts.resolve(
+        config.target_context, config.load_contexts, config.target_address, config.master_address
+    )
     plan = Plan(
         **{**asdict_shallow(profile), **{k: v for k, v in given.items() if v is not None}},
         config=config,
@@ -220,8 +238,11 @@ def resolve(config: SweepConfig, cores: list[int] | None = None,
         load=load,
         # Two workers share the closed loop's users; an open loop's sends must leave on time,
         # and two workers on one core wait for each other's time slices (milliseconds).
-        locust_workers=config.locust_workers or (2 if load == "closed" else 1),
+        # LOCUST_WORKERS is per load engine; the plan counts them all.
+        locust_workers=(config.locust_workers or (2 if load == "closed" else 1))
+        * len(engines.load),
         target=target,
+        engines=engines,
     )
     _check(plan, host_cpus() if cores is None else cores)
     return plan

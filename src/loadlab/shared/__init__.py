@@ -10,6 +10,8 @@
 - ``settings``: how a setting is parsed and bounded, one wording everywhere: Bound, Parser,
   setting, SettingsError.
 - ``service``: the target service's settings and their bounds: Settings, auto_workers.
+- ``clock``: the driver's clock read on another engine's host: every Locust time is moved by
+  that engine's measured offset (offset_of, on_driver_clock, now).
 
 Nothing is imported here: the images and make's own python3 import only the module they need
 (``histograms`` alone needs a package beyond the standard library).

@@ -14,22 +14,26 @@ import os
 import signal
 import subprocess
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from loadlab.engines.contexts import Engines, argv
 from loadlab.errors import EngineError
 from loadlab.plan.target import RUNTIME
 from loadlab.plan.variants import image_of, service_of
 from loadlab.shared import offered, traffic
-from loadlab.stack.variables import PER_RUN
+from loadlab.stack import spread
+from loadlab.stack.variables import ENGINE_RUN, PER_RUN
 
 ROOT = Path(__file__).resolve().parents[3]  # the checkout: src/loadlab/stack/compose.py
 LOCUST = ("locust-master", "locust-worker")
+ENGINES_FILE = "compose.engines.yaml"  # added when a run spreads over Docker engines
+REMOTE_OUT = "locust-out"  # on an engine other than the driver's own: a volume, copied back
 
 
 # Compose interpolates these from the environment; the driver owns them while it runs.
-_OWNED = frozenset({*PER_RUN, "TARGET_TAG"})
+_OWNED = frozenset({*PER_RUN, *ENGINE_RUN, "TARGET_TAG"})
 
 
 @dataclass(frozen=True)
@@ -63,31 +67,54 @@ class Stack:
     root: Path = ROOT
     # Compose files after the lab's own: a target's services (a database, say).
     extra_files: tuple[Path, ...] = ()
+    engines: Engines = field(default_factory=Engines)  # where the target and Locust run
+    # The engine this object talks to; None: the target's (see ``on``).
+    context: str | None = None
+    clock_offsets: Mapping[str, float] = field(default_factory=dict)  # by engine label, s
+    facts: Mapping = field(default_factory=dict)  # the engines, their images and clocks
+
+    def __post_init__(self) -> None:
+        if self.context is None and self.engines.target is not None:
+            object.__setattr__(self, "context", self.engines.target)
+
+    def on(self, context: str | None) -> Stack:
+        """The same project on another engine of the run (a load engine)."""
+        return replace(self, context=context, engines=replace(self.engines, target=context))
+
+    def docker(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        """`docker ARGS` on this object's engine."""
+        return subprocess.run([*argv(self.context), *args], capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL)  # fmt: skip
+
+    def _files(self) -> list[str]:
+        files = [self.root / "compose.yaml", *self.extra_files]
+        if not self.engines.default:
+            files.append(self.root / ENGINES_FILE)
+        return [a for f in files for a in ("--file", str(f))]
 
     def _environ(self, extra: Mapping[str, str]) -> dict[str, str]:
         base = {k: v for k, v in os.environ.items() if k not in _OWNED}
-        return {**base, "COMPOSE_BAKE": "false", **self.env, **extra}
+        return {**base, "COMPOSE_BAKE": "false", "TARGET_BIND": self.engines.target_address,
+                **self.env, **extra}  # fmt: skip
 
     def compose(
         self, *args: str, env: Mapping[str, str] = {}, timeout: float = 300, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
-        argv = [
-            "docker",
+        command = [
+            *argv(self.context),
             "compose",
             "--project-name",
             self.project,
             "--project-directory",
             str(self.root),
-            "--file",
-            str(self.root / "compose.yaml"),
-            *(a for f in self.extra_files for a in ("--file", str(f))),
+            *self._files(),
             "--profile",
             "*",
             *args,
         ]
         try:
             done = subprocess.run(
-                argv,
+                command,
                 env=self._environ(env),
                 capture_output=True,
                 text=True,
@@ -102,7 +129,8 @@ class Stack:
             raise EngineError("docker is not installed; run `make engine`") from None
         if check and done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            raise EngineError(f"`docker compose {' '.join(args[:2])}` failed: {last}")
+            where = f" on {self.context}" if self.context else ""
+            raise EngineError(f"`docker compose {' '.join(args[:2])}`{where} failed: {last}")
         return done
 
     def up(self, variant: str, settings: Mapping[str, str], timeout: float = 120) -> None:
@@ -128,8 +156,17 @@ class Stack:
         self.compose("rm", "--stop", "--force", "--volumes", *names, timeout=120)
 
     def down(self) -> None:
-        """Remove every container and network of this project, whatever state it is in."""
-        self.compose("down", "--remove-orphans", "--volumes", "--timeout", "10", timeout=180)
+        """Remove every container, network and volume of this project on every engine of the
+        run, whatever state it is in; the first failure is raised after all were tried."""
+        failed: list[EngineError] = []
+        for context in self.engines.named():
+            try:
+                self.on(context).compose("down", "--remove-orphans", "--volumes", "--timeout",
+                                         "10", timeout=180)  # fmt: skip
+            except EngineError as exc:
+                failed.append(exc)
+        if failed:
+            raise failed[0]
 
     def url(self, variant: str) -> str:
         """Where the host reaches ``variant`` (its port is published on 127.0.0.1)."""
@@ -145,8 +182,7 @@ class Stack:
         found = {}
         for line in out.splitlines():
             name, _, short = line.partition(" ")
-            full = subprocess.run(["docker", "inspect", "--format", "{{.Id}}", short],
-                                  capture_output=True, text=True).stdout.strip()  # fmt: skip
+            full = self.docker("inspect", "--format", "{{.Id}}", short).stdout.strip()
             if full:
                 found[name] = full
         return found
@@ -158,10 +194,8 @@ class Stack:
         ).stdout.split()
         if not ids:
             return (-1, 0.0)
-        state = subprocess.run(
-            ["docker", "inspect", "--format", "{{.State.Running}} {{.State.ExitCode}} "
-             "{{.State.FinishedAt}}", ids[0]], capture_output=True, text=True,
-        ).stdout.split()  # fmt: skip
+        state = self.docker("inspect", "--format", "{{.State.Running}} {{.State.ExitCode}} "
+                            "{{.State.FinishedAt}}", ids[0]).stdout.split()  # fmt: skip
         if not state or state[0] == "true":
             return None
         return int(state[1]), _epoch(state[2])
@@ -171,10 +205,11 @@ class Stack:
         return get_json(self.url(variant) + RUNTIME)
 
     def run_locust(self, run: LocustRun, timeout: float,
-                   on_start: Callable[[dict[str, str]], None] | None = None) -> int:  # fmt: skip
+                   on_start: spread.OnStart | None = None) -> int:  # fmt: skip
         """Run Locust's master and workers to completion; return the master's exit status.
 
-        ``on_start`` gets the workers' container ids (by name) once they are up."""
+        ``on_start`` gets the workers' container ids (by name), and their engine, once they
+        are up."""
         run.out.mkdir(parents=True, exist_ok=True)
         # The Locust image runs as its own unprivileged user, whoever calls the lab (root on CI):
         # it must be able to write its reports and samples into this bind mount.
@@ -196,24 +231,18 @@ class Stack:
             "LOCUST_WORKERS": str(run.workers),
             "LOCUST_CPUSET": run.cpuset,
         }
+        if not self.engines.default:
+            return spread.run(self, run, env, timeout, on_start, REMOTE_OUT)
         try:
             self.compose("up", "--detach", "--no-build", "--force-recreate", *LOCUST, env=env)
             if on_start is not None:
-                on_start(self.container_ids("locust-worker", env=env))
+                on_start(self.container_ids("locust-worker", env=env), None)
             waited = self.compose("wait", "locust-master", env=env, timeout=timeout, check=False)
             logs = self.compose("logs", "--no-color", *LOCUST, env=env, check=False)
             (run.out / "locust.log").write_text(logs.stdout + logs.stderr)
-            return _exit_status(waited)
+            return spread.waited_status(waited)
         finally:
             self.stop(*LOCUST)
-
-
-def _exit_status(waited: subprocess.CompletedProcess[str]) -> int:
-    # `compose wait` exits with the container's status; say so when it could not wait at all.
-    if waited.returncode != 0 and "exited with status" not in waited.stdout + waited.stderr:
-        last = (waited.stderr.strip().splitlines() or ["no output"])[-1]
-        raise EngineError(f"waiting for locust-master failed: {last}")
-    return waited.returncode
 
 
 def _epoch(text: str) -> float:

@@ -43,6 +43,15 @@ PER_RUN = (
     "LAB_ARRIVALS",
     "LAB_MAX_IN_FLIGHT",
     "LAB_SAMPLES",
+    "TARGET_BIND",
+)
+# compose.engines.yaml's, for a run spread over Docker engines: likewise the driver's alone.
+ENGINE_RUN = (
+    "MASTER_BIND",
+    "MASTER_PORT",
+    "LOCUST_TARGET_URL",
+    "LOCUST_MASTER_HOST",
+    "LAB_CLOCK_OFFSET",
 )
 # Which image runs: the driver sets TARGET_TAG for a variant@3.13 (and drops a stray one);
 # builds and tests set the others. Exported by make: builds need them.
@@ -67,6 +76,9 @@ MAKE_ARGUMENTS = (
     "SLO",  # make capacity: the objective, e.g. p99<250ms
     "CPU_STEP",  # make capacity: the CPU grid's step
     "HEADROOM",  # make capacity: 0 skips the headroom trials
+    "MANIFESTS",  # make kubernetes: where the manifests go
+    "NAMESPACE",  # make kubernetes: their namespace
+    "REGISTRY",  # make kubernetes: where the cluster pulls the images from
     "SECOND_ENGINE_NET",  # make second-engine: the veth's /30 or /29
     "SECOND_ENGINE_BRIDGE",  # make second-engine: its dockerd's --bip
     "KEEP_DATA",  # make second-engine-down: keep its data root (images)
@@ -80,7 +92,7 @@ def sweep_settings() -> tuple[str, ...]:
 
 def unexported() -> tuple[str, ...]:
     """What make never exports: the lab's settings are passed on by name, never inherited."""
-    return tuple(sorted({*sweep_settings(), *service.names(), *PER_RUN, "MEM_LIMIT"}))
+    return tuple(sorted({*sweep_settings(), *service.names(), *PER_RUN, *ENGINE_RUN, "MEM_LIMIT"}))
 
 
 def known() -> frozenset[str]:
