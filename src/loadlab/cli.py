@@ -16,7 +16,7 @@ from pathlib import Path
 
 from loadlab import workflow
 from loadlab.errors import ConfigError, LabError
-from loadlab.judge import compare, gate
+from loadlab.judge import compare, gate, model_error
 from loadlab.plan import placement as cpus_mod
 from loadlab.plan.config import SweepConfig, settings_help
 from loadlab.report import index
@@ -59,6 +59,8 @@ def _measure(args: argparse.Namespace) -> workflow.Outcome | int:
         print(f"efficiency: {eff['measured_s']:.0f} s measured in {eff['wall_s']:.0f} s of wall "
               f"time (overhead {eff['overhead']:.0%}; CPU model calibration "
               f"{eff.get('calibration_s', 0):.0f} s)")  # fmt: skip
+    for line in model_error.lines(outcome.run):  # per series kind, worst and median
+        print(line)
     if outcome.interrupted:
         print(f"interrupted: finish with `make sweep RESUME={where}`", file=sys.stderr)
         return _interrupted_code()

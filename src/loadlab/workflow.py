@@ -18,7 +18,7 @@ from loadlab.engines import clocks, contexts
 from loadlab.engines import images as engine_images
 from loadlab.engines.contexts import label
 from loadlab.errors import ConfigError, EngineError, LabError
-from loadlab.judge import binds
+from loadlab.judge import binds, model_error
 from loadlab.measure.status import RESULTS
 from loadlab.plan.config import (
     Plan,
@@ -187,6 +187,8 @@ def execute(plan: Plan, stack: Stack, prepared: images.Prepared) -> Outcome:
         run.metadata["interrupted"] = interrupted
         # What binds each series, with its evidence (judge.binds), kept in run.json.
         run.metadata["binds"] = [b.to_json() for b in binds.bindings(run)]
+        # The model's error per series kind and per series (judge.model_error).
+        run.metadata["model_error"] = model_error.summary(run)
         run.metadata["efficiency"] = efficiency(
             sweep.measured_s, sweep.progress.elapsed(), sweep.calibrations.seconds
         )

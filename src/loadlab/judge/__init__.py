@@ -15,6 +15,9 @@
   ``report.nightly_summary``'s job.
 - ``binds``: what capped each series, named from its own numbers (bindings, Binding), and
   what bound one step that missed its objective (what_bound).
+- ``model_error``: the model's error per series kind (closed I/O, closed CPU, open uniform,
+  open Poisson), worst and median over trusted points (kinds, KindError), and per series
+  where model and measurement part (series, SeriesError); summary is run.json's figure.
 
 Nothing here imports ``report``: judging comes first, rendering reads the verdicts.
 """

@@ -14,7 +14,7 @@ from collections import Counter
 from html import escape
 from pathlib import Path
 
-from loadlab.judge import binds
+from loadlab.judge import binds, model_error
 from loadlab.measure.status import RESULTS, STATUSES
 from loadlab.report import charts, panels
 from loadlab.report.table import flatten, pairs, plain, table
@@ -36,7 +36,8 @@ def page(run: Run) -> str:
     colours = panels.series_colours(run)
     limits = sorted({r.point.cpus for r in run.points.values()})
     body = "\n".join([_header(run), f"<p class='how'>{panels.HOW_TO_READ}</p>",
-                      _capacity(run), _binds(run), panels.across_limits(run, colours),
+                      _capacity(run), _binds(run), _model_error(run),
+                      panels.across_limits(run, colours),
                       *(panels.panel(run, cpus, colours) for cpus in limits), table(run),
                       _environment(run)])  # fmt: skip
     return (
@@ -137,6 +138,38 @@ def _binds(run: Run) -> str:
         for b in found
     )
     return f"<section class='binds'><h2>What binds</h2><ul>{items}</ul></section>"
+
+
+def _signed(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.1f} %"
+
+
+# The model error table, column by column: (heading, the cell from a judge.model_error.KindError).
+MODEL_ERROR_COLUMNS = (
+    ("kind", lambda k: k.kind),
+    ("figure", lambda k: model_error.NAMES[k.metric]),
+    ("points", lambda k: str(k.points)),
+    ("median", lambda k: _signed(k.median_pct)),
+    ("worst", lambda k: _signed(k.worst_pct)),
+    ("worst at", lambda k: k.worst_point or "—"),
+    ("left out", lambda k: ", ".join(f"{n} {why}" for why, n in k.left_out.items()) or "—"),
+)
+
+
+def _model_error(run: Run) -> str:
+    """Per series kind the model's median and worst error over its trusted points, and per
+    series one sentence on where model and measurement part (judge.model_error)."""
+    found = model_error.kinds(run)
+    if not found:
+        return ""
+    head = "".join(f"<th>{escape(name)}</th>" for name, _ in MODEL_ERROR_COLUMNS)
+    cells = lambda k: "".join(f"<td>{escape(c(k))}</td>" for _, c in MODEL_ERROR_COLUMNS)  # noqa: E731
+    rows = "".join(f"<tr>{cells(k)}</tr>" for k in found)
+    items = "".join(f"<li>{escape(s.sentence)}</li>" for s in model_error.series(run))
+    return (f"<section class='model-error'><h2>Model error</h2><p>Signed, in per cent of the "
+            f"model: (measured - model) / model, over the points whose status is ok.</p>"
+            f"<div class='scroll'><table class='points'><tr>{head}</tr>{rows}</table></div>"
+            f"<ul>{items}</ul></section>")  # fmt: skip
 
 
 def _span(run: Run) -> tuple[str | None, str | None]:
