@@ -95,6 +95,19 @@ def test_a_shedding_variant_is_not_harness_bound_for_littles_law():
     assert (found.status, found.flags) == ("ok", [])
 
 
+def test_a_shedding_variants_503s_are_its_result_not_failing():
+    """A shedding variant answers 503 by design: 30 % shed is no failure of the point, while
+    the same ratio fails a variant that does not shed; shedding nothing at all still fails."""
+    shed = {"failures": 300, "failure_ratio": 0.3}
+    found = assess(replace(BASE, **shed), users=20, settled=True, max_failure_ratio=0.01,
+                   shedding=True)  # fmt: skip
+    assert (found.status, found.flags) == ("ok", []), "a shedding variant's 503s made it failing"
+    assert judge(**shed).status == "failing"
+    none_served = assess(replace(BASE, failures=1000, failure_ratio=1.0), users=20,
+                         settled=True, max_failure_ratio=0.01, shedding=True)  # fmt: skip
+    assert none_served.flags == ["no successful request in the window"]
+
+
 @pytest.mark.parametrize(
     ("share", "status"), [(MAX_LOCUST_CPU_SHARE, "harness-bound"), (0.95, "harness-bound"),
                           (0.89, "ok")],
