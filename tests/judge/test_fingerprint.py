@@ -141,3 +141,26 @@ def test_a_users_target_is_part_of_the_fingerprint_and_the_demos_image_is_not(tm
     demo = "/x/services/target/target.toml"
     d, e = own("d", "sha256:1", demo), own("e", "sha256:2", demo)
     assert fingerprint.of(d).id == fingerprint.of(e).id
+
+
+def test_the_engines_are_part_of_the_fingerprint_and_one_engine_keeps_its_own(tmp_path: Path):
+    """Another arrangement of engines (or another host behind one) is another machine's
+    night; a run on one engine has the fingerprint it always had (no engines component), and
+    compare shows the arrangements rather than refusing them."""
+    from loadlab.judge import comparable
+
+    def spread(name: str, load: list, model: str = "Xeon") -> Run:
+        hosts = {c: {"ncpu": 2, "cpu_model": model, "kernel": "6.1"} for c in ("current", *load)}
+        engines = {"arrangement": {"target": None, "load": load}, "engines": hosts}
+        return run_with(tmp_path, name, metadata={"engines": engines})
+
+    one = run_with(tmp_path, "one")
+    b, b2 = spread("b", ["lab-b"]), spread("b2", ["lab-b"])
+    both, other_cpu = spread("both", ["lab-b", "default"]), spread("x", ["lab-b"], "EPYC")
+    assert "engines" not in fingerprint.of(one).components
+    ids = {fingerprint.of(r).id for r in (one, b, both, other_cpu)}
+    assert len(ids) == 4 and fingerprint.of(b).id == fingerprint.of(b2).id
+    assert comparable.conflicts(one, b) == []
+    assert ("engines", "one engine", "target on current, Locust on lab-b") in (
+        comparable.differences(one, b)
+    )
