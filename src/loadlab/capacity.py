@@ -187,6 +187,15 @@ def _cpu_ms(result: PointResult) -> float | None:
     return 1000 * cores / rps if cores and rps else None
 
 
+def open_run(plan: Plan) -> Run:
+    """The capacity run: its points are its trials, saved as each is measured. The plan's own
+    points (a sweep's grid, all pending) are not trials and never measured: left out."""
+    run = workflow.open_run(plan)
+    run.points = {k: r for k, r in run.points.items() if r.status != "pending"}
+    run.save()
+    return run
+
+
 def trials_bound(ask: Ask) -> int:
     """The most trials a combination takes before re-measurements: ceil(log2 n) + 1."""
     n = len(cpu_grid(*ask.cpu_range, ask.cpu_step))

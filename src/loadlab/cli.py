@@ -101,7 +101,7 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
         return 0
     with lock.hold(ROOT, f"capacity {plan.directory}"):
         stack, prepared = workflow.preflight(workflow.stack_for(plan), plan)
-        run = workflow.open_run(plan)
+        run = capacity.open_run(plan)
         run.config["capacity"] = capacity.ask_json(ask)
         printer = _TrialPrinter(capacity.trials_bound(ask) * len(searcher_combos(plan, ask)))
         searcher = capacity.Searcher(plan, ask, run, stack, prepared, on_trial=printer)

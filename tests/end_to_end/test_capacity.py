@@ -102,7 +102,8 @@ def test_too_few_threads_are_infeasible_and_enough_answer_across_a_ctrl_c(stack,
     kept = next(p for p in run if p["id"] == first["id"])
     assert kept["started_at"] == first["started_at"]  # measured once, before the Ctrl-C
     assert card["trials"][0]["point_id"] == first["id"]
-    assert len(run) == card["trial_count"]  # nothing measured twice
+    assert len(run) == card["trial_count"]  # nothing measured twice, nothing left pending
+    assert all(p["status"] != "pending" for p in run)
 
 
 def capacity_resumed(directory) -> tuple[int, str, dict]:
