@@ -123,8 +123,8 @@ def test_the_cpu_models_floor_guides_but_the_measurements_decide(need):
     assert calls[1][1] == pytest.approx(0.6)
     assert outcome.answer.cpus == min(c for c in GRID if c >= need - 1e-9)
     assert len(calls) <= BOUND + 3
-    if need == 0.6:
-        assert len(calls) == 4  # top, floor, one below it, replicate: 36 limits or 3600
+    if need in (0.6, 0.65):  # the floor right, or a step short (throttling adds cost)
+        assert len(calls) == 4  # top, floor, its neighbour, replicate: 36 limits or 3600
 
 
 def test_the_cpu_floor_is_the_rate_times_a_requests_cpu():

@@ -7,10 +7,11 @@ then halves, ``ceil(log2(n)) + 1`` trials for a grid of n limits, plus re-measur
 of them a replicate of the answer, where a non-monotone system shows). A
 combination that cannot beat the best answer so far is not bisected: one trial just below
 that answer decides it (a fail there fails everything lower). A guess may choose where the
-first two trials after the top land (the guess, then one step below it), never a verdict:
+first two trials after the top land (the guess, then its neighbour: one step below after a
+pass, one above after a fail), never a verdict:
 every verdict is a measurement's. Without a given guess, the CPU model makes one from the top
 trial's own measurement: the quota cannot be below the rate times the CPU a request cost
-(``cpu_floor``); a right guess answers in four trials whatever the grid's size. An
+(``cpu_floor``); a guess right to a step answers in four trials whatever the grid's size. An
 undecided trial is measured again with a longer window, up to ``attempts``; one that never
 decides counts as not proven (the answer is the smallest limit *measured* to pass). When
 the measurements of one combination contradict monotonicity (a pass below a fail), the
@@ -98,7 +99,7 @@ def search_combo(combo: Combo, grid: tuple[float, ...], rate: float, measure: Me
     passing, failing = top, -1  # grid[passing] passed; grid[failing] failed (-1: none yet)
     decided = {top: first}
     out.guess = guess = guess if guess is not None else model and model(first, rate)
-    guided = 2 if guess is not None else 0  # the guess, then the step below a pass there
+    guided = 2 if guess is not None else 0  # the guess, then its neighbour
     while passing - failing > 1:
         middle = _next(grid, failing, passing, guess if guided else None)
         trial = decide(combo, grid[middle], rate, measure, attempts, out.trials)
@@ -107,8 +108,10 @@ def search_combo(combo: Combo, grid: tuple[float, ...], rate: float, measure: Me
             passing = middle
         else:
             failing = middle
-        guided -= 1 if guided and trial.verdict == PASS else guided  # a fail ends the guide
-        guess = grid[middle - 1] if middle > 0 else None
+        if guided:  # the neighbour on the side the verdict points to: below a pass, above a fail
+            guided -= 1
+            beside = middle - 1 if trial.verdict == PASS else middle + 1
+            guess = grid[beside] if 0 <= beside < len(grid) else None
     out.answer = decided[passing]
     out.neighbour = decided.get(failing)
     # A replicate at the boundary (a re-measurement): bisection alone never measures a pass
