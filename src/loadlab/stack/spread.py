@@ -16,16 +16,35 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from loadlab.engines.contexts import MASTER_PORT, label
+from loadlab.engines.contexts import MASTER_PORT, Engines, label
 from loadlab.errors import EngineError
 from loadlab.plan.variants import service_of
 
-if TYPE_CHECKING:
-    from loadlab.stack.compose import LocustRun, Stack
-
 OnStart = Callable[[dict[str, str], "str | None"], None]  # worker ids by name, their engine
+
+
+class Stack(Protocol):
+    """What a run over engines needs of the Compose stack (compose.Stack, which calls this)."""
+
+    project: str
+    engines: Engines
+    clock_offsets: Mapping[str, float]
+
+    def on(self, context: str | None) -> Stack: ...
+    def compose(self, *args: str, env: Mapping[str, str] = ..., timeout: float = ...,
+                check: bool = ...) -> subprocess.CompletedProcess[str]: ...  # fmt: skip
+    def docker(self, *args: str, timeout: float = ...) -> subprocess.CompletedProcess[str]: ...
+    def container_ids(self, *services: str, env: Mapping[str, str] = ...) -> dict[str, str]: ...
+    def url(self, variant: str) -> str: ...
+    def stop(self, *services: str) -> None: ...
+
+
+class LocustRun(Protocol):
+    target: str
+    workers: int
+    out: Path
 
 
 def target_url(stack: Stack, target: str) -> str:
