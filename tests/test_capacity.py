@@ -57,3 +57,14 @@ def test_resume_asks_what_the_interrupted_search_asked(tmp_path):
         plan_of(resumed, **{**nothing, "rate": "300"})
     with pytest.raises(ConfigError, match="no capacity search"):
         plan_of({"resume": str(tmp_path)}, **nothing)
+
+
+def test_only_an_open_loop_search_is_guided_by_the_cpu_floor(tmp_path):
+    """The floor is a rate times a request's CPU: a closed loop's users are no rate."""
+    from loadlab import capacity
+    from loadlab.search import bisection
+
+    plan, ask = planned(tmp_path)
+    assert capacity.Searcher(plan, ask, None, None, None)._model() is bisection.cpu_floor
+    plan, ask = planned(tmp_path, rate=None, users="40")
+    assert capacity.Searcher(plan, ask, None, None, None)._model() is None

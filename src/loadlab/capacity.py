@@ -79,7 +79,7 @@ class Searcher:
             verify.start_services(self.stack, self.plan)
             outcomes = bisection.search(self.combos(), grid, self.ask.rate, self.measure,
                                         attempts=self.ask.attempts,
-                                        model=bisection.cpu_floor)  # fmt: skip
+                                        model=self._model())  # fmt: skip
             best = bisection.cheapest(outcomes)
             headroom = self._headroom(best) if best and self.ask.headroom else None
         return card.card_of(outcomes, slo=self.ask.objective, rate=self.ask.rate,
@@ -87,6 +87,11 @@ class Searcher:
                             cpu_step=self.ask.cpu_step, wall_s=time.monotonic() - began,
                             recheck=self._recheck(best), headroom=headroom,
                             load=self.ask.load)  # fmt: skip
+
+    def _model(self) -> bisection.Model | None:
+        """The CPU model's floor needs a rate: the open loop's. A closed loop's users are no
+        rate (its throughput is what the quota allows), so it is bisected unguided."""
+        return bisection.cpu_floor if self.ask.load == "open" else None
 
     def measure(self, combo: Combo, cpus: float, rate: float, attempt: int) -> bisection.Trial:
         """One trial (or, on RESUME, the one run.json already holds). Its repeat counts the
@@ -228,7 +233,8 @@ def summary(found: card.Card) -> str:
                      f"({a['value_ms']:.0f} ms, interval {_ci(a['interval'])}{floor})")  # fmt: skip
         if found.neighbour:
             n = found.neighbour
-            lines.append(f"neighbour: {n['cpus']:g} CPU {n['verdict']}s: {n['reason']}"
+            said = {"fail": "fails", "pass": "passes"}.get(n["verdict"], "is undecided")
+            lines.append(f"neighbour: {n['cpus']:g} CPU {said}: {n['reason']}"
                          + (f"; bound by {n['bound']}" if n["bound"] else ""))  # fmt: skip
         if found.headroom:
             lines.append(f"headroom: sustains {found.headroom['sustains_rps']:g}/s")

@@ -168,3 +168,13 @@ def test_open_loop_counts_drops_sends_and_answers():
     assert stats.failure_ratio == pytest.approx(20 / 1020, abs=1e-6)
     assert (stats.window_start, stats.window_end, stats.duration) == (T0, T0 + 10, 10.0)
     assert stats.batches == 10 and stats.rps_ci == (100.0, 100.0)
+
+
+def test_a_closed_loop_p99_has_an_interval_once_each_batch_holds_a_hundred_answers():
+    """A p99 SLO under a closed loop (make capacity USERS=) needs p99's interval: from at
+    least 3 batches of 100 answers each, around the window's p99; none from a shorter window."""
+    trace = simulate(10, 100, 0.05, jitter=0.5, seconds=40)
+    long = closed_loop(trace, T0 + 5, T0 + 35, users=10)  # ~200/s: 6000 answers
+    assert long.p99_ci is not None and long.p99_ci[0] <= long.p99_ms <= long.p99_ci[1]
+    short = closed_loop(trace, T0 + 5, T0 + 6, users=10)  # ~200 answers: 2 batches at most
+    assert short.p99_ci is None

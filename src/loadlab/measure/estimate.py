@@ -58,6 +58,7 @@ def closed_loop(samples: list[Sample], start: float, end: float, users: int) -> 
         mean_ci=intervals["mean"],
         **_percentiles(ok),
         p95_ci=intervals["p95"],
+        p99_ci=_closed_p99(inside, start, end, intervals["batches"], ok),
         users_seen=len({s.user for s in inside}),
         little_error_pct=little_error(rps, users, mean),
         window_start=start,
@@ -165,6 +166,24 @@ def _intervals(inside: list[Sample], ended: list[tuple[float, float]], start: fl
             "batches": k,
         }
     return {"rps": None, "mean": None, "p95": None, "batches": 0}
+
+
+def _closed_p99(inside: list[Sample], start: float, end: float, k: int,
+                ok: list[float]) -> Interval | None:  # fmt: skip
+    """The CI of p99 from at most the batches the rps and mean were vetted on (fewer batches
+    are less correlated), each holding MIN_PER_BATCH_P99 answers; None if the window is too
+    short for MIN_BATCHES of them (a p99 SLO then stays undecided, never guessed)."""
+    k = min(k, len(ok) // MIN_PER_BATCH_P99)
+    if k < MIN_BATCHES:
+        return None
+    width, p99s = (end - start) / k, []
+    for j in range(k):
+        batch = completed_between(inside, start + j * width, start + (j + 1) * width)
+        answered = sorted(s.response_ms for s in batch if s.ok)
+        if len(answered) < MIN_PER_BATCH_P99:
+            return None
+        p99s.append(percentile(answered, 99))
+    return confidence_interval(percentile(ok, 99), p99s)
 
 
 def _batches(inside: list[Sample], ended: list[tuple[float, float]], start: float, end: float,
