@@ -4,6 +4,7 @@ touched: its name, its leftovers, a fresh stack (the `stack` fixture is in conft
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -42,3 +43,22 @@ def fresh_stack(project: str, images: tuple[str, ...]) -> Iterator[Stack]:
     yield s
     s.down()
     assert leftovers(project) == []
+
+
+def spinner(name: str, settle: float = 0.0, image: str = "loadlab/target:latest") -> Iterator[str]:
+    """A container spinning two Python processes under --cpus 0.5, its full id; removed even
+    if a test fails. Two spinners want a core each and a large CPU weight wins the container
+    its share on a busy host, so the quota, not a neighbour, holds it to half a core."""
+    if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode:
+        pytest.fail(f"image {image} is missing: run `make images` (make test does)")
+    started = subprocess.run(
+        ["docker", "run", "--detach", "--name", name, "--cpus", "0.5", "--cpu-shares", "8192",
+         image, "python3", "-c", "import os; os.fork(); exec('while 1: pass')"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    try:
+        assert started.returncode == 0, started.stderr
+        time.sleep(settle)
+        yield started.stdout.strip()
+    finally:
+        subprocess.run(["docker", "rm", "--force", name], capture_output=True, timeout=60)

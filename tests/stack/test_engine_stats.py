@@ -21,10 +21,10 @@ from loadlab.stack import telemetry
 from loadlab.stack.cgroups import Reading, cpu_limit, locate, read
 from loadlab.stack.engine_stats import Engine, endpoint, parse_time, quota_of, reading_of
 from loadlab.stack.telemetry import Sampler, summarise
+from tests.containers import spinner
 
 RECORDED = Path(__file__).parent / "recorded"
 V1_ID = "19e979369fc5af7f97b472296643c17c4e7ac35238fefaac17cadc3529337349"
-IMAGE = "loadlab/target:latest"
 
 
 def answer(name: str) -> dict:
@@ -292,19 +292,7 @@ def docker(*argv: str, env: dict | None = None) -> subprocess.CompletedProcess[s
 def busy():
     """A container spinning two Python processes under --cpus 0.5 (a large CPU weight, so the
     quota rather than a busy host holds it: see test_telemetry_live); removed in any case."""
-    if docker("image", "inspect", IMAGE).returncode:
-        pytest.fail(f"image {IMAGE} is missing: run `make images` (make test does)")
-    name = f"statsprobe-{os.getpid()}"
-    started = docker(
-        "run", "--detach", "--name", name, "--cpus", "0.5", "--cpu-shares", "8192",
-        IMAGE, "python3", "-c", "import os; os.fork(); exec('while 1: pass')",
-    )  # fmt: skip
-    try:
-        assert started.returncode == 0, started.stderr
-        time.sleep(1.0)  # past the interpreter's start-up
-        yield started.stdout.strip()
-    finally:
-        docker("rm", "--force", name)
+    yield from spinner(f"statsprobe-{os.getpid()}", settle=1.0)  # past the start-up
 
 
 # Measured on this machine (2 CPUs, Docker 20.10, cgroup v1, load average 4 to 5 from other

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 
 import pytest
 
 from loadlab.stack.telemetry import Sampler, summarise
+from tests.containers import spinner
 
 pytestmark = pytest.mark.docker
-
-IMAGE = "loadlab/target:latest"
-
-
-def docker(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["docker", *argv], capture_output=True, text=True, timeout=60)
 
 
 @pytest.fixture
@@ -27,18 +21,7 @@ def burner():
     host (Docker gives every container the same weight, however many processes it runs), so
     the quota, not a neighbour, is what holds it to half a core.
     """
-    if docker("image", "inspect", IMAGE).returncode:
-        pytest.fail(f"image {IMAGE} is missing: run `make images` (make test does)")
-    name = f"loadlab-telemetry-test-{os.getpid()}"
-    started = docker(
-        "run", "--detach", "--name", name, "--cpus", "0.5", "--cpu-shares", "8192",
-        IMAGE, "python3", "-c", "import os; os.fork(); exec('while 1: pass')",
-    )  # fmt: skip
-    try:
-        assert started.returncode == 0, started.stderr
-        yield started.stdout.strip()
-    finally:
-        docker("rm", "--force", name)
+    yield from spinner(f"loadlab-telemetry-test-{os.getpid()}")
 
 
 def test_a_container_under_half_a_cpu_uses_half_a_core_and_is_throttled(burner):
