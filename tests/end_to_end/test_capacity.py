@@ -32,7 +32,8 @@ def capacity(tmp_path, *args: str) -> tuple[int, str, dict]:
 def test_the_cpu_binds_a_cpu_bound_endpoint(stack, tmp_path):
     """The answer's CPU limit is at least the rate times what a request cost there (physics:
     a pass served the rate within the quota), and one step below fails on a measurement,
-    bound by the CPU, throttled."""
+    bound by the CPU, throttled (or, when the need sits at that step, undecided at its quota
+    after every longer window: the search never calls it a pass)."""
     code, said, card = capacity(
         tmp_path,
         "--variants",
@@ -60,8 +61,13 @@ def test_the_cpu_binds_a_cpu_bound_endpoint(stack, tmp_path):
     top = next(t for t in card["trials"] if t["verdict"] == "pass")  # the range's top decided
     assert answer["guess_cpus"] == pytest.approx(RATE_CPU * top["cpu_ms"] / 1000)
     assert point["runtime"]["cpu_quota"] == answer["cpus"]  # read back inside
-    assert neighbour["cpus"] == answer["cpus"] - 0.25 and neighbour["verdict"] == "fail"
-    assert neighbour["bound"].startswith("the CPU") and "throttled" in neighbour["bound"]
+    assert neighbour["cpus"] == answer["cpus"] - 0.25 and neighbour["verdict"] != "pass"
+    if neighbour["verdict"] == "fail":
+        assert neighbour["bound"].startswith("the CPU") and "throttled" in neighbour["bound"]
+    else:  # undecided after every longer window: the need sat at that step (CI, once in ~3)
+        below = next(p for p in run["points"] if p["id"] == neighbour["point_id"])
+        used = below["telemetry"]["target"]["cpu_cores"]
+        assert used >= 0.8 * neighbour["cpus"], (used, neighbour)  # at its quota, so undecided
     assert card["trial_count"] == len(card["trials"]) and card["recheck"].startswith("make sweep")
 
 
