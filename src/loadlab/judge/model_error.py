@@ -12,8 +12,10 @@ Only trusted points count (status ``ok``); every other point of a kind is counte
 with why (its status, or "no model" where the model gives no figure). Per kind the median and
 the worst (the largest in absolute value) error, with the point it was measured on; per series
 (variant and endpoint) one sentence: where model and measurement part (the lowest load at
-which the error first exceeds PARTS_PCT) and by how much. Nothing here renders HTML: the
-report and the command line read these results.
+which the error first exceeds PARTS_PCT) and by how much. Beside them, the yardstick's
+measured inputs (``calibrations``): each CPU cost and service time the models took, with its
+spread and when it was measured, so a reader sees how precise the line is. Nothing here
+renders HTML: the report and the command line read these results.
 """
 
 from __future__ import annotations
@@ -159,6 +161,66 @@ def _series(run: Run, variant: str, endpoint: str, members: list[PointResult]) -
             sentence += f" (within {max(map(abs, before)):.1f} % {where})"
     return SeriesError(variant, endpoint, kind, metric, len(errors), round(low, 2),
                        round(high, 2), apart, sentence)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """One measured input of the models: a CPU cost a request at ``streams`` concurrent
+    streams, or an I/O endpoint's service time at low load; its samples' spread is its
+    precision, ``points`` how many points' models took it."""
+
+    variant: str
+    cpus: float
+    endpoint: str
+    what: str  # "CPU a request" or "service time"
+    streams: int | None  # the concurrency a CPU cost was measured at
+    median_ms: float
+    low_ms: float | None  # the lowest and highest sample (batch): None when none were kept
+    high_ms: float | None
+    samples: int
+    nominal_ms: float | None  # the service time asked for (WORK_SECONDS), for an I/O endpoint
+    measured_at: str | None  # the first of its points' start: measured just before
+    points: int
+
+    @property
+    def spread_pct(self) -> float | None:
+        """The samples' range in per cent of the median."""
+        if self.low_ms is None or not self.median_ms:
+            return None
+        return (self.high_ms - self.low_ms) / self.median_ms * 100
+
+
+def calibrations(run: Run) -> list[Calibration]:
+    """Every distinct measured input of the run's models, in the run's order."""
+    found: dict[tuple, list[PointResult]] = {}
+    for r in run.points.values():
+        key = _calibration_key(r)
+        if key is not None:
+            found.setdefault(key, []).append(r)
+    return [_calibration(key, members) for key, members in found.items()]
+
+
+def _calibration_key(r: PointResult) -> tuple | None:
+    p, m = r.point, r.prediction
+    if m is None:
+        return None
+    if m.cpu_cost_ms is not None:
+        return (p.variant, p.cpus, p.endpoint, "CPU a request", m.cpu_cost_streams,
+                m.cpu_cost_ms, m.cpu_cost_batches_ms or ())  # fmt: skip
+    if m.service_ms is not None:
+        return (p.variant, p.cpus, p.endpoint, "service time", None, m.service_ms,
+                m.service_samples_ms or ())  # fmt: skip
+    return None
+
+
+def _calibration(key: tuple, members: list[PointResult]) -> Calibration:
+    variant, cpus, endpoint, what, streams, value, samples = key
+    started = sorted(r.started_at for r in members if r.started_at)
+    nominal = members[0].prediction.nominal_service_ms
+    return Calibration(variant, cpus, endpoint, what, streams, value,
+                       min(samples) if samples else None, max(samples) if samples else None,
+                       len(samples), nominal, started[0] if started else None,
+                       len(members))  # fmt: skip
 
 
 def _by(errors: list[float]) -> str:
