@@ -188,3 +188,18 @@ def test_each_measured_input_is_listed_once_with_its_spread_and_when(tmp_path):
         None,
     )
     assert io.low_ms == 101.2 and io.high_ms == 103.0
+
+
+def test_an_overloaded_point_shows_what_the_server_reached_next_to_p_over_s(tmp_path):
+    """At 250/s the server reached 198/s against the model's 200/s: one sentence with the
+    gap, in the summary and the lines; the points below capacity have none."""
+    run = open_run(tmp_path / "open")
+    (over,) = model_error.overloads(run)
+    assert (over.reached_rps, over.capacity_rps, over.gap_pct) == (198.0, 200.0, -1.0)
+    assert over.sentence == (
+        "uvicorn-limiter io/sync cpus=1 rate=250: overloaded, the server reached 198.0/s "
+        "against P/S = 200.0/s (-1.0 %)"
+    )
+    assert model_error.lines(run)[-1] == f"model capacity: {over.sentence}"
+    assert json.loads(json.dumps(model_error.summary(run)))["overloads"][0]["gap_pct"] == -1.0
+    assert model_error.overloads(closed_run(tmp_path / "closed")) == []

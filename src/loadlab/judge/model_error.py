@@ -164,6 +164,36 @@ def _series(run: Run, variant: str, endpoint: str, members: list[PointResult]) -
 
 
 @dataclass(frozen=True)
+class Overload:
+    """An overloaded open-loop point: the throughput the server reached (its interval) next to
+    the model's capacity P/S, so a gap between them is shown as the server's."""
+
+    point_id: str
+    reached_rps: float
+    reached_ci: tuple[float, float] | None
+    capacity_rps: float
+    gap_pct: float  # (reached - capacity) / capacity, in per cent
+    sentence: str
+
+
+def overloads(run: Run) -> list[Overload]:
+    """One Overload per overloaded point with a model capacity, in the run's order."""
+    found = []
+    for r in run.points.values():
+        capacity = getattr(r.prediction, "capacity", None)
+        if r.status != "overloaded" or not capacity or r.stats is None or r.stats.rps is None:
+            continue
+        ci = r.stats.rps_ci
+        gap = (r.stats.rps - capacity) / capacity * 100
+        within = f" [{ci[0]:.1f}, {ci[1]:.1f}]" if ci else ""
+        sentence = (f"{describe(run, r.point.id)}: overloaded, the server reached "
+                    f"{r.stats.rps:.1f}/s{within} against P/S = {capacity:.1f}/s "
+                    f"({gap:+.1f} %)")  # fmt: skip
+        found.append(Overload(r.point.id, r.stats.rps, ci, capacity, round(gap, 2), sentence))
+    return found
+
+
+@dataclass(frozen=True)
 class Calibration:
     """One measured input of the models: a CPU cost a request at ``streams`` concurrent
     streams, or an I/O endpoint's service time at low load; its samples' spread is its
@@ -248,7 +278,8 @@ def _span(errors: list, load: str) -> str:
 def summary(run: Run) -> dict:
     """What run.json keeps in metadata.model_error: the kinds and the series."""
     return {"kinds": [k.to_json() for k in kinds(run)],
-            "series": [s.to_json() for s in series(run)]}  # fmt: skip
+            "series": [s.to_json() for s in series(run)],
+            "overloads": [asdict(o) for o in overloads(run)]}  # fmt: skip
 
 
 def describe(run: Run, point_id: str) -> str:
@@ -272,4 +303,4 @@ def lines(run: Run) -> list[str]:
         found.append(f"model error: {k.kind}{figure} median {k.median_pct:+.1f} %, worst "
                      f"{k.worst_pct:+.1f} % ({describe(run, k.worst_point)}), "
                      f"{k.points} point{'s' if k.points > 1 else ''}{out}")  # fmt: skip
-    return found
+    return found + [f"model capacity: {o.sentence}" for o in overloads(run)]

@@ -203,7 +203,9 @@ def _model_error(run: Run) -> str:
     found = model_error.kinds(run)
     if not found:
         return ""
-    items = "".join(f"<li>{escape(s.sentence)}</li>" for s in model_error.series(run))
+    said = [s.sentence for s in model_error.series(run)]
+    said += [o.sentence for o in model_error.overloads(run)]
+    items = "".join(f"<li>{escape(sentence)}</li>" for sentence in said)
     return (f"<section class='model-error'><h2>Model error</h2><p>Signed, in per cent of the "
             f"model: (measured - model) / model, over the points whose status is ok.</p>"
             f"{_columns_table(MODEL_ERROR_COLUMNS, found)}"
