@@ -153,14 +153,16 @@ class Sweep:
         for request in self.requests(first.endpoint):
             readiness.check_answer(url, self.plan.target, request.name)
         client = set(parse_cpuset(placement.locust_cpuset))  # the client where Locust runs
-        # Before the run, each step's CPU cost at its own concurrency: the yardstick's input,
-        # measured on this container and never from the window it is compared with.
+        # Before the run, each step's CPU cost at its own concurrency, or the endpoint's service
+        # time at low load: the yardstick's inputs, measured on this container and never from
+        # the window they are compared with.
         container = target[0] if target else None
         costs = {
             r.point.id: self.calibrations.cost(url, container, r.point, idle, client)
             for r in results
             if plan.target.demo
         }
+        service = plan.target.demo and self.calibrations.service(url, container, first, client)
         runtime = readiness.wait_idle(url)
         out = out or self.run.locust_dir(first)
         shutil.rmtree(out, ignore_errors=True)  # a resumed run starts clean
@@ -202,7 +204,7 @@ class Sweep:
             if plan.target.demo:
                 cost = costs[result.point.id]
                 result.prediction = predictions.prediction(result.point, runtime, result.stats,
-                                                           plan, cost)  # fmt: skip
+                                                           plan, cost, service or None)  # fmt: skip
             self.measured_s += result.stats.duration
 
     def _run_spec(self, point: Point, out: Path, steps: tuple[offered.Step, ...]) -> LocustRun:

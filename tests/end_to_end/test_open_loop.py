@@ -59,6 +59,27 @@ def test_above_capacity_the_backlog_grows_and_latency_climbs(open_run):
     assert open_run[250.0]["prediction"]["method"] == "overload (fluid)"
 
 
+def test_the_model_takes_the_service_time_measured_on_the_container(open_run):
+    """Every point's yardstick took S measured just before on the same container: seven
+    answers, none quicker than the 0.2 s asked for (physics), and the model's capacity is the
+    pool over that S; the overloaded point says what the server reached next to it."""
+    service = {p["prediction"]["service_ms"] for rate in (100.0, 150.0, 250.0)
+               for p in [open_run[rate]]}  # fmt: skip
+    assert len(service) == 1  # one calibration per container and endpoint: every step shares it
+    for rate in (100.0, 150.0, 250.0):
+        model = open_run[rate]["prediction"]
+        assert len(model["service_samples_ms"]) == 7 and min(model["service_samples_ms"]) >= 200
+        assert model["nominal_service_ms"] == 200.0
+        assert model["capacity"] == pytest.approx(40 / (model["service_ms"] / 1000), rel=1e-3)
+    run = json.loads((open_run["dir"] / "run.json").read_text())
+    said = {o["point_id"]: o for o in run["metadata"]["model_error"]["overloads"]}
+    assert set(said) == {p["id"] for p in run["points"] if p["status"] == "overloaded"}
+    for point_id, over in said.items():
+        point = next(p for p in run["points"] if p["id"] == point_id)
+        assert over["reached_rps"] == point["stats"]["rps"]
+        assert over["capacity_rps"] == point["prediction"]["capacity"]
+
+
 def test_percentiles_come_from_bounded_histograms(open_run):
     """The worker left interval histograms and no raw samples (SAMPLES=0); every point has
     p50, p90, p99, p99.9, max and the send lag."""

@@ -151,3 +151,55 @@ def test_a_kind_without_a_trusted_point_says_so(tmp_path):
     assert model_error.series(run)[0].sentence == (
         "uvicorn-workers cpu/sync: no trusted point with a model (4 unsteady)"
     )
+
+
+def test_each_measured_input_is_listed_once_with_its_spread_and_when(tmp_path):
+    """Two repeats sharing a CPU cost at 10 streams are one calibration of two points; another
+    concurrency is another; an I/O service time keeps the time asked for; no model, no row."""
+    from loadlab.model.calibration import CpuCost, ServiceTime
+    from loadlab.model.predictions import prediction
+
+    plan = type("Plan", (), {"arrivals": "uniform"})
+    runtime = {"workers": 2, "thread_limiter_tokens": 40, "work_seconds": 0.1}
+    cost10, cost80 = CpuCost(0.010, (0.009, 0.010, 0.012), 10), CpuCost(0.011, (0.011,), 80)
+    cases = {
+        Point(CPU, "cpu/sync", 1.0, 10, 1): cost10,
+        Point(CPU, "cpu/sync", 1.0, 10, 2): cost10,
+        Point(CPU, "cpu/sync", 1.0, 80, 1): cost80,
+        Point("uvicorn", "io/sync", 1.0, 10, 1): ServiceTime(0.1016, (0.1012, 0.1016, 0.1030)),
+        Point("uvicorn", "background/sync", 1.0, 10, 1): None,
+    }
+    run = Run.create(tmp_path / "r", {"resolved": {"load": "closed"}}, list(cases))
+    for i, (point, measured) in enumerate(cases.items()):
+        result = run.points[point.id]
+        result.started_at = f"2026-12-01T20:0{i}:00Z"
+        cpu = measured if isinstance(measured, CpuCost) else None
+        service = measured if isinstance(measured, ServiceTime) else None
+        result.prediction = prediction(point, runtime, None, plan, cpu, service)
+    ten, eighty, io = model_error.calibrations(run)
+    assert (ten.what, ten.streams, ten.points, ten.median_ms) == ("CPU a request", 10, 2, 10.0)
+    assert ten.measured_at == "2026-12-01T20:00:00Z" and ten.samples == 3
+    assert ten.spread_pct == pytest.approx(30.0)  # 9-12 ms over 10
+    assert (eighty.streams, eighty.points, eighty.spread_pct) == (80, 1, 0.0)
+    assert (io.what, io.median_ms, io.nominal_ms, io.streams) == (
+        "service time",
+        101.6,
+        100.0,
+        None,
+    )
+    assert io.low_ms == 101.2 and io.high_ms == 103.0
+
+
+def test_an_overloaded_point_shows_what_the_server_reached_next_to_p_over_s(tmp_path):
+    """At 250/s the server reached 198/s against the model's 200/s: one sentence with the
+    gap, in the summary and the lines; the points below capacity have none."""
+    run = open_run(tmp_path / "open")
+    (over,) = model_error.overloads(run)
+    assert (over.reached_rps, over.capacity_rps, over.gap_pct) == (198.0, 200.0, -1.0)
+    assert over.sentence == (
+        "uvicorn-limiter io/sync cpus=1 rate=250: overloaded, the server reached 198.0/s "
+        "against P/S = 200.0/s (-1.0 %)"
+    )
+    assert model_error.lines(run)[-1] == f"model capacity: {over.sentence}"
+    assert json.loads(json.dumps(model_error.summary(run)))["overloads"][0]["gap_pct"] == -1.0
+    assert model_error.overloads(closed_run(tmp_path / "closed")) == []

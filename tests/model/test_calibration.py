@@ -102,3 +102,33 @@ def test_a_failing_stream_stops_the_others_instead_of_hanging(serve):
         for future in futures:
             with pytest.raises(PointError, match="calibrating"):
                 future.result(timeout=90)
+
+
+def test_the_service_time_is_the_median_of_answers_sent_one_at_a_time(serve):
+    """An I/O endpoint's S at low load: SERVICE_SAMPLES timed answers, each at least the sleep
+    asked for (physics: the server cannot answer before it wakes), the figure their median."""
+    server = serve(work_seconds=0.05)
+    found = calibration.service_time_of(server.url, "io/async", client_cpus={0})
+    assert len(found.samples) == calibration.SERVICE_SAMPLES
+    assert found.seconds == statistics.median(found.samples)
+    assert min(found.samples) >= 0.05
+    assert found.seconds < 0.05 * 3  # generous: loopback, one request at a time
+
+
+def test_a_service_time_is_measured_once_per_container_and_endpoint(serve):
+    """Repeats and other concurrencies on one container reuse the figure, another container
+    measures again, a /cpu endpoint has none, and the time spent is counted."""
+    from loadlab.plan.matrix import Point
+
+    url = serve(work_seconds=0.02).url
+    found = calibration.Calibrations()
+    first = found.service(url, "c1", Point("uvicorn", "io/sync", 1.0, 4, 1), set())
+    assert found.service(url, "c1", Point("uvicorn", "io/sync", 1.0, 16, 2), set()) is first
+    assert found.service(url, "c2", Point("uvicorn", "io/sync", 1.0, 4, 1), set()) is not first
+    assert found.service(url, "c1", Point("uvicorn", "cpu/sync", 1.0, 4, 1), set()) is None
+    assert found.seconds >= 2 * (calibration.SERVICE_WARM + calibration.SERVICE_SAMPLES) * 0.02
+
+
+def test_a_service_time_against_a_dead_port_is_a_point_error():
+    with pytest.raises(PointError, match="calibrating"):
+        calibration.service_time_of(f"http://127.0.0.1:{free_port()}", "io/sync")

@@ -392,3 +392,23 @@ def test_the_header_counts_overloaded_points_apart_from_the_untrusted(tmp_path):
     header = index.render(open_run(tmp_path / "open")).read_text().split("</header>")[0]
     assert "<span class='chip overloaded'>1 overloaded</span>" in header
     assert "1 point(s) are not ok" in header and "1 point(s) overloaded" in header
+
+
+def test_the_calibration_the_models_took_is_shown_beside_their_error(tmp_path):
+    """The model error section lists each measured input: an I/O service time at low load
+    against the time asked for, with its range and spread."""
+    from loadlab.model.calibration import ServiceTime
+    from loadlab.model.predictions import prediction
+
+    run = make_run(tmp_path / "20240501-100000-cal")
+    result = run.points[IO_HALF.id]
+    runtime = result.runtime or {"workers": 1, "thread_limiter_tokens": 40, "work_seconds": 0.1}
+    measured = ServiceTime(0.1016, (0.1012, 0.1016, 0.1030))
+    plan = type("Plan", (), {"arrivals": "uniform"})
+    result.prediction = prediction(result.point, runtime, result.stats, plan, None, measured)
+    html = index.page(run)
+    section = html.split("<section class='model-error'>")[1].split("</section>")[0]
+    assert "The models' calibration" in section
+    assert "<td>service time at low load</td><td>101.60 ms</td>" in section
+    asked = f"<td>{runtime['work_seconds'] * 1000:.2f} ms</td>"  # the nominal S, beside it
+    assert f"<td>101.20-103.00 ms</td><td>1.8 %</td><td>3</td>{asked}" in section

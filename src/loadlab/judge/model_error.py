@@ -12,8 +12,10 @@ Only trusted points count (status ``ok``); every other point of a kind is counte
 with why (its status, or "no model" where the model gives no figure). Per kind the median and
 the worst (the largest in absolute value) error, with the point it was measured on; per series
 (variant and endpoint) one sentence: where model and measurement part (the lowest load at
-which the error first exceeds PARTS_PCT) and by how much. Nothing here renders HTML: the
-report and the command line read these results.
+which the error first exceeds PARTS_PCT) and by how much. Beside them, the yardstick's
+measured inputs (``calibrations``): each CPU cost and service time the models took, with its
+spread and when it was measured, so a reader sees how precise the line is. Nothing here
+renders HTML: the report and the command line read these results.
 """
 
 from __future__ import annotations
@@ -161,6 +163,96 @@ def _series(run: Run, variant: str, endpoint: str, members: list[PointResult]) -
                        round(high, 2), apart, sentence)  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Overload:
+    """An overloaded open-loop point: the throughput the server reached (its interval) next to
+    the model's capacity P/S, so a gap between them is shown as the server's."""
+
+    point_id: str
+    reached_rps: float
+    reached_ci: tuple[float, float] | None
+    capacity_rps: float
+    gap_pct: float  # (reached - capacity) / capacity, in per cent
+    sentence: str
+
+
+def overloads(run: Run) -> list[Overload]:
+    """One Overload per overloaded point with a model capacity, in the run's order."""
+    found = []
+    for r in run.points.values():
+        capacity = getattr(r.prediction, "capacity", None)
+        if r.status != "overloaded" or not capacity or r.stats is None or r.stats.rps is None:
+            continue
+        ci = r.stats.rps_ci
+        gap = (r.stats.rps - capacity) / capacity * 100
+        within = f" [{ci[0]:.1f}, {ci[1]:.1f}]" if ci else ""
+        sentence = (f"{describe(run, r.point.id)}: overloaded, the server reached "
+                    f"{r.stats.rps:.1f}/s{within} against P/S = {capacity:.1f}/s "
+                    f"({gap:+.1f} %)")  # fmt: skip
+        found.append(Overload(r.point.id, r.stats.rps, ci, capacity, round(gap, 2), sentence))
+    return found
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """One measured input of the models: a CPU cost a request at ``streams`` concurrent
+    streams, or an I/O endpoint's service time at low load; its samples' spread is its
+    precision, ``points`` how many points' models took it."""
+
+    variant: str
+    cpus: float
+    endpoint: str
+    what: str  # "CPU a request" or "service time"
+    streams: int | None  # the concurrency a CPU cost was measured at
+    median_ms: float
+    low_ms: float | None  # the lowest and highest sample (batch): None when none were kept
+    high_ms: float | None
+    samples: int
+    nominal_ms: float | None  # the service time asked for (WORK_SECONDS), for an I/O endpoint
+    measured_at: str | None  # the first of its points' start: measured just before
+    points: int
+
+    @property
+    def spread_pct(self) -> float | None:
+        """The samples' range in per cent of the median."""
+        if self.low_ms is None or not self.median_ms:
+            return None
+        return (self.high_ms - self.low_ms) / self.median_ms * 100
+
+
+def calibrations(run: Run) -> list[Calibration]:
+    """Every distinct measured input of the run's models, in the run's order."""
+    found: dict[tuple, list[PointResult]] = {}
+    for r in run.points.values():
+        key = _calibration_key(r)
+        if key is not None:
+            found.setdefault(key, []).append(r)
+    return [_calibration(key, members) for key, members in found.items()]
+
+
+def _calibration_key(r: PointResult) -> tuple | None:
+    p, m = r.point, r.prediction
+    if m is None:
+        return None
+    if m.cpu_cost_ms is not None:
+        return (p.variant, p.cpus, p.endpoint, "CPU a request", m.cpu_cost_streams,
+                m.cpu_cost_ms, m.cpu_cost_batches_ms or ())  # fmt: skip
+    if m.service_ms is not None:
+        return (p.variant, p.cpus, p.endpoint, "service time", None, m.service_ms,
+                m.service_samples_ms or ())  # fmt: skip
+    return None
+
+
+def _calibration(key: tuple, members: list[PointResult]) -> Calibration:
+    variant, cpus, endpoint, what, streams, value, samples = key
+    started = sorted(r.started_at for r in members if r.started_at)
+    nominal = members[0].prediction.nominal_service_ms
+    return Calibration(variant, cpus, endpoint, what, streams, value,
+                       min(samples) if samples else None, max(samples) if samples else None,
+                       len(samples), nominal, started[0] if started else None,
+                       len(members))  # fmt: skip
+
+
 def _by(errors: list[float]) -> str:
     """'is below the model by 6.0-10.7 %', 'above ... by', or 'is off the model by -3 to +8'."""
     low, high = min(errors), max(errors)
@@ -186,7 +278,8 @@ def _span(errors: list, load: str) -> str:
 def summary(run: Run) -> dict:
     """What run.json keeps in metadata.model_error: the kinds and the series."""
     return {"kinds": [k.to_json() for k in kinds(run)],
-            "series": [s.to_json() for s in series(run)]}  # fmt: skip
+            "series": [s.to_json() for s in series(run)],
+            "overloads": [asdict(o) for o in overloads(run)]}  # fmt: skip
 
 
 def describe(run: Run, point_id: str) -> str:
@@ -210,4 +303,4 @@ def lines(run: Run) -> list[str]:
         found.append(f"model error: {k.kind}{figure} median {k.median_pct:+.1f} %, worst "
                      f"{k.worst_pct:+.1f} % ({describe(run, k.worst_point)}), "
                      f"{k.points} point{'s' if k.points > 1 else ''}{out}")  # fmt: skip
-    return found
+    return found + [f"model capacity: {o.sentence}" for o in overloads(run)]

@@ -11,6 +11,12 @@ so the client never competes with the target for its core, as Locust does not. A
 on the same streams (a process pool starts its workers on demand: a start-up inside the count
 doubled cpu/process's cost) come BATCHES batches between barriers, where the cgroup is read;
 the median batch stands against a one-off burst (a collection, a timer) landing in the count.
+
+The I/O models' one measured input is the service time S: the answers of an I/O endpoint at
+low load, sent one at a time on one keep-alive connection after a warm-up, the median taken.
+The server's own S is longer than the sleep it is asked for (framework, server, the round
+trip Locust sees too: about 1.5 % at 0.2 s here), and near saturation waiting time grows as
+1 / (1 - utilisation), so the nominal S alone moves an open-loop model by tens of per cent.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ BATCHES = 5
 # and at least a few per stream, so a batch is not mostly its own ramp and drain.
 WARM_TOTAL, BATCH_TOTAL = 12, 24
 MIN_WARM, MIN_PER_BATCH = 1, 2
+SERVICE_WARM, SERVICE_SAMPLES = 1, 7  # one at a time: 8 x S of wall time per container
 
 
 @dataclass(frozen=True)
@@ -61,12 +68,22 @@ def streams_for(point: Point, runtime: dict) -> int:
     return math.ceil(parallel) + 1
 
 
+@dataclass(frozen=True)
+class ServiceTime:
+    """An I/O endpoint's service time at low load: the median answer and every sample (their
+    spread is the calibration's precision)."""
+
+    seconds: float
+    samples: tuple[float, ...]
+
+
 @dataclass
 class Calibrations:
     """Each step's CPU cost, measured once per container, endpoint and concurrency and reused
     by the container's later runs (repeats); ``seconds``: the wall time it took."""
 
     found: dict[tuple, CpuCost | None] = field(default_factory=dict)
+    services: dict[tuple, ServiceTime] = field(default_factory=dict)
     seconds: float = 0.0
 
     def cost(self, url: str, container_id: str | None, point: Point, runtime: dict,
@@ -81,6 +98,46 @@ class Calibrations:
             self.found[key] = cpu_cost_of(url, point.endpoint, container_id, streams, client_cpus)
             self.seconds += time.monotonic() - began
         return self.found[key]
+
+    def service(self, url: str, container_id: str | None, point: Point,
+                client_cpus: set[int]) -> ServiceTime | None:  # fmt: skip
+        """The service time of ``point``'s endpoint at low load (None: not an I/O one); one
+        calibration per container and endpoint serves every step and repeat on it."""
+        if ENDPOINTS[point.endpoint].kind != "io":
+            return None
+        key = (point.variant, point.cpus, point.endpoint, container_id)
+        if key not in self.services:
+            began = time.monotonic()
+            self.services[key] = service_time_of(url, point.endpoint, client_cpus)
+            self.seconds += time.monotonic() - began
+        return self.services[key]
+
+
+def service_time_of(url: str, endpoint: str, client_cpus: set[int] | None = None,
+                    samples: int = SERVICE_SAMPLES) -> ServiceTime:  # fmt: skip
+    """``samples`` answers of ``endpoint`` timed one at a time from the client's cores, after
+    SERVICE_WARM untimed ones, on one keep-alive connection as Locust sends; each is checked."""
+    found: list[float] = []
+
+    def timed() -> None:
+        if client_cpus:
+            os.sched_setaffinity(0, client_cpus)  # this thread only (Linux)
+        parts = urllib.parse.urlsplit(url)
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+        try:
+            _send(connection, parts.path, endpoint, SERVICE_WARM)
+            for _ in range(samples):
+                began = time.perf_counter()
+                _send(connection, parts.path, endpoint, 1)
+                found.append(time.perf_counter() - began)
+        except (OSError, ValueError) as exc:
+            raise PointError(f"/{endpoint} failed while calibrating: {exc}") from None
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(1) as pool:  # a thread of its own: the affinity stays there
+        pool.submit(timed).result()
+    return ServiceTime(statistics.median(found), tuple(found))
 
 
 def sizes(streams: int) -> tuple[int, int]:

@@ -156,20 +156,60 @@ MODEL_ERROR_COLUMNS = (
 )
 
 
+def _milliseconds(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f} ms"
+
+
+def _columns_table(columns: tuple, items: list) -> str:
+    """A table of ``items``, a row each, from (heading, cell of an item) ``columns``."""
+    head = "".join(f"<th>{escape(name)}</th>" for name, _ in columns)
+    rows = "".join("<tr>" + "".join(f"<td>{escape(cell(item))}</td>" for _, cell in columns)
+                   + "</tr>" for item in items)  # fmt: skip
+    return f"<div class='scroll'><table class='points'><tr>{head}</tr>{rows}</table></div>"
+
+
+# The calibration table: (heading, the cell from a judge.model_error.Calibration).
+CALIBRATION_COLUMNS = (
+    ("variant", lambda c: c.variant),
+    ("CPUs", lambda c: f"{c.cpus:g}"),
+    ("endpoint", lambda c: c.endpoint),
+    ("measured", lambda c: c.what + (f" at {c.streams} streams" if c.streams else " at low load")),
+    ("median", lambda c: _milliseconds(c.median_ms)),
+    ("range", lambda c: "—" if c.low_ms is None else f"{c.low_ms:.2f}-{c.high_ms:.2f} ms"),
+    ("spread", lambda c: "—" if c.spread_pct is None else f"{c.spread_pct:.1f} %"),
+    ("samples", lambda c: str(c.samples)),
+    ("asked", lambda c: _milliseconds(c.nominal_ms)),
+    ("measured at", lambda c: c.measured_at or "—"),
+    ("points", lambda c: str(c.points)),
+)
+
+
+def _calibration(run: Run) -> str:
+    """What the models took as measured inputs, just before the points they are drawn
+    beside: each calibration's median, its samples' spread and when."""
+    found = model_error.calibrations(run)
+    if not found:
+        return ""
+    return ("<h3>The models' calibration</h3><p>Measured on the same container just before "
+            "its points, never from their windows: the CPU a request costs at the step's "
+            "concurrency, and an I/O endpoint's service time at low load (one request at a "
+            "time), which the I/O models take instead of the time asked for.</p>"
+            + _columns_table(CALIBRATION_COLUMNS, found))  # fmt: skip
+
+
 def _model_error(run: Run) -> str:
     """Per series kind the model's median and worst error over its trusted points, and per
     series one sentence on where model and measurement part (judge.model_error)."""
     found = model_error.kinds(run)
     if not found:
         return ""
-    head = "".join(f"<th>{escape(name)}</th>" for name, _ in MODEL_ERROR_COLUMNS)
-    cells = lambda k: "".join(f"<td>{escape(c(k))}</td>" for _, c in MODEL_ERROR_COLUMNS)  # noqa: E731
-    rows = "".join(f"<tr>{cells(k)}</tr>" for k in found)
-    items = "".join(f"<li>{escape(s.sentence)}</li>" for s in model_error.series(run))
+    said = [s.sentence for s in model_error.series(run)]
+    said += [o.sentence for o in model_error.overloads(run)]
+    items = "".join(f"<li>{escape(sentence)}</li>" for sentence in said)
     return (f"<section class='model-error'><h2>Model error</h2><p>Signed, in per cent of the "
             f"model: (measured - model) / model, over the points whose status is ok.</p>"
-            f"<div class='scroll'><table class='points'><tr>{head}</tr>{rows}</table></div>"
-            f"<ul>{items}</ul></section>")  # fmt: skip
+            f"{_columns_table(MODEL_ERROR_COLUMNS, found)}"
+            f"<ul>{items}</ul>{_calibration(run)}</section>")  # fmt: skip
 
 
 def _span(run: Run) -> tuple[str | None, str | None]:
