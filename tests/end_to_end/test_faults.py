@@ -73,6 +73,9 @@ def test_a_full_disk_is_a_clear_error_and_keeps_what_was_measured(stack, tiny_di
     assert err.strip().splitlines()[-1].startswith("error: ")
     data = json.loads((tiny_disk / "full" / "run.json").read_text())  # never truncated
     assert len(data["points"]) == 6
+    # The first group fitted: its points were saved measured, not just the all-pending start.
+    measured = [p for p in data["points"] if (p.get("stats") or {}).get("requests")]
+    assert measured, [p["status"] for p in data["points"]]
     assert leftovers() == []
 
 

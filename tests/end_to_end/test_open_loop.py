@@ -19,8 +19,10 @@ def open_run(tmp_path_factory, stack):
     out = tmp_path_factory.mktemp("open")
     args = ["--profile", "open", "--endpoints", "io/sync", "--rates", "100,150,250",
             "--duration", "8", "--out", str(out), "--run-id", "open"]  # fmt: skip
-    finish(loadlab("sweep", *args))
+    code, _, err = finish(loadlab("sweep", *args))
     points = json.loads((out / "open" / "run.json").read_text())["points"]
+    # Overloaded is a result (exit 0); anything else not ok makes the sweep exit 1.
+    assert code == (0 if {p["status"] for p in points} <= {"ok", "overloaded"} else 1), err
     return {"dir": out / "open", **{p["rate"]: p for p in points}}
 
 

@@ -167,10 +167,12 @@ def test_load_shedding_is_reported_as_its_result(stack, tmp_path):
     args = ["--profile", "smoke", "--variants", "uvicorn-limit-concurrency", "--endpoints",
             "io/sync", "--users", "50", "--limit-concurrency", "2", "--out", str(tmp_path),
             "--run-id", "shed"]  # fmt: skip
-    finish(loadlab("sweep", *args))
+    code, _, err = finish(loadlab("sweep", *args))
     (point,) = points(tmp_path / "shed")
     assert point["status"] != "failing" and point["stats"]["failure_ratio"] > 0.5
     assert any("503" in error for error in point["stats"]["errors"])
+    # The exit status follows the status alone: the 503s of shedding are its result.
+    assert code == (0 if point["status"] == "ok" else 1), err
 
 
 def _kill_target_during_step(run_dir: Path, step: int) -> None:
@@ -235,14 +237,19 @@ def test_interrupt_keeps_finished_points_and_resume_finishes_the_run(stack, tmp_
     got, _, err = finish(proc)
     assert got == code, err
     assert leftovers() == []
-    statuses = [p["status"] for p in points(tmp_path / "cut")]
+    before = points(tmp_path / "cut")
+    statuses = [p["status"] for p in before]
     assert "ok" in statuses and "pending" in statuses
     assert (tmp_path / "cut" / "index.html").exists()
     got, _, err = finish(loadlab("sweep", "--resume", str(tmp_path / "cut")))
     # Every point measured: a short step may settle late (unsteady, exit 1), never pending.
-    final = [p["status"] for p in points(tmp_path / "cut")]
-    assert got in (0, 1) and len(final) == 4, err
-    assert set(final) <= {"ok", "unsteady"} and "ok" in final, err
+    after = points(tmp_path / "cut")
+    final = [p["status"] for p in after]
+    assert len(final) == 4 and set(final) <= {"ok", "unsteady"} and "ok" in final, err
+    assert got == (0 if set(final) == {"ok"} else 1), err
+    # What was finished before the signal is kept as it was, never measured again.
+    kept = {p["id"]: p for p in before if p["status"] != "pending"}
+    assert kept and all(p == kept[p["id"]] for p in after if p["id"] in kept)
 
 
 def test_a_a_comparison_shows_no_significant_change(stack, tmp_path):
