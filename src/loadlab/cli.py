@@ -57,7 +57,7 @@ def _measure(args: argparse.Namespace) -> workflow.Outcome | int:
     eff = outcome.run.metadata.get("efficiency") or {}
     if eff.get("overhead") is not None:
         print(f"efficiency: {eff['measured_s']:.0f} s measured in {eff['wall_s']:.0f} s of wall "
-              f"time (overhead {eff['overhead']:.0%}; CPU model calibration "
+              f"time (overhead {eff['overhead']:.0%}; model calibration "
               f"{eff.get('calibration_s', 0):.0f} s)")  # fmt: skip
     for line in model_error.lines(outcome.run):  # per series kind, worst and median
         print(line)

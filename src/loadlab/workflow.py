@@ -263,7 +263,7 @@ def ceiling_warnings(plan: Plan) -> list[str]:
 
 def efficiency(measured_s: float, wall_s: float, calibration_s: float = 0.0) -> dict:
     """How much of the sweep's wall time was measured window (pyperf prints the same), and how
-    much went to calibrating the CPU model."""
+    much went to calibrating the models (CPU costs, service times)."""
     overhead = (wall_s - measured_s) / measured_s if measured_s else None
     return {"measured_s": round(measured_s, 1), "wall_s": round(wall_s, 1),
             "overhead": None if overhead is None else round(overhead, 3),
