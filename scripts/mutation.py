@@ -1,7 +1,9 @@
 """make mutation: mutmut over the modules that turn samples into verdicts, then its score.
 
-    scripts/mutation.py run [--modules measure/status.py,judge] [--jobs N]
-    scripts/mutation.py report [--modules ...] [--out DIR]   # re-render from mutants/
+    build/mutation-venv/bin/python scripts/mutation.py run [--modules measure/status.py,judge]
+        [--jobs N]                          # what make mutation [MODULES= JOBS=] runs
+    build/mutation-venv/bin/python scripts/mutation.py report [--modules ...] [--out DIR]
+                                            # re-render from mutants/, nothing run
 
 `run` starts from an empty mutants/ (every verdict is this tree's, none cached from an older
 one), runs `mutmut run` on the mutants of the chosen modules ([tool.mutmut] in pyproject.toml
