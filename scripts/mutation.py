@@ -302,7 +302,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     when = dt.datetime.now(dt.UTC).date().isoformat()
     if args.command == "run":
-        code = run_mutmut(globs, args.jobs)
+        try:
+            code = run_mutmut(globs, args.jobs)
+        except KeyboardInterrupt:
+            print("error: interrupted; no report written", file=sys.stderr)
+            return 130
         if code != 0:
             print(f"error: mutmut run exited {code}", file=sys.stderr)
             return 1
