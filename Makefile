@@ -203,6 +203,20 @@ browser: ## headless Chromium for the report test (from Debian, as root, when mi
 test: lint engine images images-py313 browser ## the test suite: lint, service physics, driver logic, real containers
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# --- Mutation testing (a benchmark of the tests, not part of make test) ----------------------
+# mutmut, pinned in the `mutation` dependency group, lives in an environment of its own so that
+# `make venv` (which syncs the default groups exactly) and `make mutation` never undo each other.
+MUTATION_VENV := $(BUILD)/mutation-venv
+
+$(MUTATION_VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	UV_PROJECT_ENVIRONMENT=$(MUTATION_VENV) $(UV) sync --frozen --quiet --group mutation
+	touch $@
+
+.PHONY: mutation
+mutation: $(MUTATION_VENV)/.synced ## mutmut over measure/ judge/ search/, score to reports/mutation-<date>: [MODULES=measure/status.py,judge JOBS=1]
+	$(MUTATION_VENV)/bin/python scripts/mutation.py run $(if $(MODULES),--modules='$(MODULES)') \
+	  $(if $(JOBS),--jobs='$(JOBS)')
+
 # --- A Python 3.13 target (the cpu_count axis: 3.13 sizes pools from os.process_cpu_count) --
 # Same Dockerfile, other base (Debian trixie's python3 is 3.13) and cp313 wheels from uv.lock.
 # The context is exactly the files the image copies, streamed as a tar, so .dockerignore (kept

@@ -8,13 +8,15 @@ from typing import TextIO
 
 
 class Progress:
-    def __init__(self, total: int, seconds_per_point: float, stream: TextIO = sys.stderr) -> None:
+    def __init__(self, total: int, seconds_per_point: float, stream: TextIO | None = None) -> None:
         self.total = total
         self.done = 0
         self.guess = seconds_per_point  # until a point has been measured
-        self.stream = stream
+        # sys.stderr when the bar starts, not when the module was imported: a stream swapped in
+        # since (pytest's capture, contextlib.redirect_stderr) is the one written to.
+        self.stream = stream if stream is not None else sys.stderr
         self.started = time.monotonic()
-        self.tty = stream.isatty()
+        self.tty = self.stream.isatty()
 
     def eta(self) -> float:
         left = self.total - self.done

@@ -82,6 +82,8 @@ MAKE_ARGUMENTS = (
     "SECOND_ENGINE_NET",  # make second-engine: the veth's /30 or /29
     "SECOND_ENGINE_BRIDGE",  # make second-engine: its dockerd's --bip
     "KEEP_DATA",  # make second-engine-down: keep its data root (images)
+    "MODULES",  # make mutation: the modules to mutate (measure/status.py,judge)
+    "JOBS",  # make mutation: mutmut's worker processes
 )
 
 
