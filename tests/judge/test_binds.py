@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from loadlab.judge import binds
 from loadlab.judge.binds import verdict
 
 BASE = dict(saturation_rps=150.0, service_s=0.1, lowest_level=5, concurrency=15.0, held=40.0,
@@ -51,3 +52,57 @@ def test_every_request_worked_on_is_nothing_binding():
 def test_one_level_cannot_name_anything():
     """S measured past the knee would be the queue's, not the service's."""
     assert named(levels=1)[0] == "unknown"
+
+
+# What bound one step that missed its objective (a capacity trial), from its own telemetry.
+
+
+def step(status="ok", *, quota=1.0, used=0.5, throttled=0.0, lag=None, tokens_max=None,
+         failure_ratio=0.0, work_seconds=0.2):  # fmt: skip
+    from loadlab.measure.stats import WindowStats
+    from loadlab.plan.matrix import Point
+    from loadlab.results import PointResult
+
+    r = PointResult(Point("uvicorn-limiter", "io/sync", quota, None, 1, rate=150.0))
+    r.status = status
+    r.runtime = {"cpu_quota": quota, "workers": 2, "thread_limiter_tokens": 10,
+                 "work_seconds": work_seconds}  # fmt: skip
+    r.telemetry = {"target": {"cpu_cores": used, "throttled_pct": throttled}}
+    r.event_loop = {"p99_ms": lag, "tokens_in_use_max": tokens_max}
+    r.stats = WindowStats(requests=100, failures=int(100 * failure_ratio), rps=10.0,
+                          failure_ratio=failure_ratio)  # fmt: skip
+    return r
+
+
+def test_a_failing_step_is_bound_by_its_failures_first():
+    r = step("failing", used=1.0, failure_ratio=0.125)
+    assert binds.what_bound(r) == "failures (12.5% of requests)"
+
+
+def test_a_step_at_its_quota_or_throttled_is_bound_by_the_cpu():
+    """At CPU_USED of the quota, or throttled in a fifth of its periods: the CPU; just under
+    both: not the CPU."""
+    used = binds.CPU_USED * 1.0
+    assert binds.what_bound(step(used=used)) == (
+        f"the CPU: {used:.2f} of 1 used, throttled 0 % of periods"
+    )
+    assert binds.what_bound(step(used=0.2, throttled=20)).startswith("the CPU: 0.20 of 1")
+    assert not binds.what_bound(step(used=used - 0.01, throttled=19.9)).startswith("the CPU")
+
+
+def test_a_late_timer_binds_a_step_from_five_times_the_floor():
+    late = binds.LAG_FLOOR_MS * 5
+    assert binds.what_bound(step(lag=late)) == f"the event loop: a timer {late:.0f} ms late (p99)"
+    assert "event loop" not in binds.what_bound(step(lag=late - 0.1))
+
+
+def test_every_token_of_every_worker_in_use_binds_with_its_ceiling():
+    """2 workers x 10 tokens = 20 at 0.2 s: P/S = 100/s; without a service time, no ceiling;
+    one token short is something inside the app."""
+    assert binds.what_bound(step(tokens_max=20)) == "every limiter token in use (20, P/S = 100/s)"
+    assert binds.what_bound(step(tokens_max=20, work_seconds=None)) == (
+        "every limiter token in use (20)"
+    )
+    assert binds.what_bound(step(tokens_max=19)) == (
+        "something inside the app (no CPU, token or loop limit reached)"
+    )
