@@ -192,6 +192,27 @@ def test_arrivals_beyond_completions_are_overloaded_at_the_capacity_reached():
                            "dropped at the in-flight cap (MAX_IN_FLIGHT)"]  # fmt: skip
 
 
+def test_drops_at_a_cap_below_the_pool_are_the_harnesss_not_an_overload():
+    """The same window with a cap of 5 in flight against a pool of 40: the server never had 40
+    requests to work on, so the cap set the throughput: harness-bound, the overload kept in
+    the flags; a cap at or above the pool (or an unknown pool) leaves it overloaded."""
+    window = replace(OPEN, **OVER)
+    found = assess(window, users=None, settled=True, max_failure_ratio=0.01, in_flight_cap=5,
+                   pool=40)  # fmt: skip
+    assert found.status == "harness-bound" and found.backlog.growth == 64.0
+    assert found.flags[1] == (
+        "555 sends dropped at the in-flight cap of 5, below the server's pool of 40: the cap, "
+        "not the server, set the throughput"
+    )
+    for cap, pool in ((40, 40), (1000, 40), (5, None)):
+        kept = assess(window, users=None, settled=True, max_failure_ratio=0.01,
+                      in_flight_cap=cap, pool=pool)  # fmt: skip
+        assert kept.status == "overloaded", (cap, pool)
+    no_drops = replace(window, sent_rate=250.0, dropped=0)
+    assert assess(no_drops, users=None, settled=True, max_failure_ratio=0.01, in_flight_cap=5,
+                  pool=40).status == "overloaded"  # fmt: skip
+
+
 def test_a_growing_backlog_without_drops_is_overloaded_too():
     """Before the in-flight cap is reached nothing is dropped; 250/s sent against 186/s
     answered is overloaded all the same."""

@@ -18,7 +18,9 @@ only what was measured (and the pool sizes read from /runtime), never the model'
   drops sends. This is a result, not an accident: the point's throughput is the capacity it
   reached (``rps``, with ``rps_ci``) and ``backlog`` says how fast the queue grew. It fails
   every service-level objective, whatever its window's numbers read: its latency has no
-  steady value to meet one with (``can_meet_slo``).
+  steady value to meet one with (``can_meet_slo``). Unless the cap itself is below the
+  server's pool P (read from /runtime) and sends were dropped: then the server never had P
+  requests to work on, the cap set the throughput, and the point is harness-bound.
 - ``unsteady``: the step never settled within its budget (see ``steady``) for a reason the
   lab cannot name: a closed loop, or an open loop that kept up with its arrivals.
 - a throughput above the pool's physical ceiling P / S fails the point: no pool can exceed it.
@@ -116,14 +118,17 @@ class Assessment:
 
 def assess(stats: WindowStats, *, users: int | None, settled: bool, max_failure_ratio: float,
            shedding: bool = False, ceiling_rps: float | None = None,
-           locust_cpu_share: float | None = None) -> Assessment:  # fmt: skip
-    """The status of one point from its window statistics (open loop when ``users`` is None)."""
+           locust_cpu_share: float | None = None, in_flight_cap: int | None = None,
+           pool: float | None = None) -> Assessment:  # fmt: skip
+    """The status of one point from its window statistics (open loop when ``users`` is None);
+    ``in_flight_cap`` (the open loop's, over every worker) and ``pool`` (P, from /runtime)
+    tell a cap below the pool from a server that was the limit."""
     found = Assessment()
     _failures(found, stats, max_failure_ratio, shedding)
     if users is None:
         # The open loop spins through the last millisecond before each send, so its CPU says
         # nothing; whether the sends left on time is measured directly (the send lag).
-        _open_loop(found, stats)
+        _open_loop(found, stats, in_flight_cap, pool)
     else:
         _harness(found, stats, users, shedding)
         if locust_cpu_share is not None and locust_cpu_share >= MAX_LOCUST_CPU_SHARE:
@@ -185,12 +190,18 @@ def _harness(found: Assessment, stats: WindowStats, users: int, shedding: bool) 
                                    f"{MAX_LITTLE_ERROR_PCT:g} %)")  # fmt: skip
 
 
-def _open_loop(found: Assessment, stats: WindowStats) -> None:
-    """Overloaded when the backlog grew; else late or dropped sends are the harness's."""
+def _open_loop(found: Assessment, stats: WindowStats, cap: int | None = None,
+               pool: float | None = None) -> None:  # fmt: skip
+    """Overloaded when the backlog grew, unless a cap below the pool dropped the sends; else
+    late or dropped sends are the harness's."""
     arrivals = backlog(stats)
     if arrivals is not None and arrivals.growing:
         found.backlog = arrivals
         found.add("overloaded", overload_reason(arrivals, stats))
+        if stats.dropped and cap is not None and pool is not None and cap < pool:
+            found.add("harness-bound", f"{stats.dropped} sends dropped at the in-flight cap of "
+                                       f"{cap}, below the server's pool of {pool:g}: the cap, "
+                                       "not the server, set the throughput")  # fmt: skip
         return
     # Completions within KEPT_UP of the arrivals: the server kept up, so late or dropped
     # sends were the harness's. Between the two (short of arrivals, but within the interval)

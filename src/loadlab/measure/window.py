@@ -84,6 +84,23 @@ def pool_ceiling(endpoint: str, runtime: dict) -> float | None:
     return pool / service
 
 
+def pool_of(endpoint: str, runtime: dict) -> float | None:
+    """P: the requests the demo's I/O endpoint works on at once (None: a user's, or not
+    known); an unbounded pool is math.inf."""
+    if endpoint not in ENDPOINTS or ENDPOINTS[endpoint].kind != "io":
+        return None
+    return closed_loop.pool_size(endpoint, runtime)
+
+
+def in_flight_cap(point: Point, plan: Plan) -> int | None:
+    """The open loop's cap on requests in flight over every worker (each gets its share,
+    rounded up), None in a closed loop."""
+    if point.users is not None:
+        return None
+    workers = plan.locust_workers
+    return math.ceil(plan.max_in_flight / workers) * workers
+
+
 def open_step(point: Point, runtime: dict, found: record.Record, step: offered.StepTimes,
               plan: Plan, tel: Telemetry | None = None) -> Measured:  # fmt: skip
     """The open loop's step: whole slices from where throughput and latency settled. A step
@@ -132,6 +149,8 @@ def _judge(point: Point, runtime: dict, stats: WindowStats, cut: steady.Truncati
         shedding=bool(runtime.get("limit_concurrency")),
         ceiling_rps=pool_ceiling(point.endpoint, runtime),
         locust_cpu_share=tel.locust_share(telemetry) if tel is not None else None,
+        in_flight_cap=in_flight_cap(point, plan),
+        pool=pool_of(point.endpoint, runtime),
     )
     if found.backlog is not None:  # overloaded: how fast its queue grew is part of the result
         stats = replace(stats, backlog_rps=found.backlog.growth,
