@@ -120,15 +120,12 @@ def service_time_of(url: str, endpoint: str, client_cpus: set[int] | None = None
     found: list[float] = []
 
     def timed() -> None:
-        if client_cpus:
-            os.sched_setaffinity(0, client_cpus)  # this thread only (Linux)
-        parts = urllib.parse.urlsplit(url)
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+        connection, path = _connect(url, client_cpus)
         try:
-            _send(connection, parts.path, endpoint, SERVICE_WARM)
+            _send(connection, path, endpoint, SERVICE_WARM)
             for _ in range(samples):
                 began = time.perf_counter()
-                _send(connection, parts.path, endpoint, 1)
+                _send(connection, path, endpoint, 1)
                 found.append(time.perf_counter() - began)
         except (OSError, ValueError) as exc:
             raise PointError(f"/{endpoint} failed while calibrating: {exc}") from None
@@ -180,16 +177,13 @@ def _stream(url: str, endpoint: str, barrier: threading.Barrier, client_cpus: se
             warm: int, per_batch: int) -> list[dict]:  # fmt: skip
     """One keep-alive connection: the warm-up, then BATCHES batches of counted answers, each
     batch begun and ended at ``barrier`` (where the cgroup is read)."""
-    if client_cpus:
-        os.sched_setaffinity(0, client_cpus)  # this thread only (Linux)
-    parts = urllib.parse.urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+    connection, path = _connect(url, client_cpus)
     try:
-        _send(connection, parts.path, endpoint, warm)
+        _send(connection, path, endpoint, warm)
         answers = []
         for _ in range(BATCHES):
             barrier.wait()
-            answers += _send(connection, parts.path, endpoint, per_batch)
+            answers += _send(connection, path, endpoint, per_batch)
         barrier.wait()
         return answers
     except threading.BrokenBarrierError:
@@ -202,6 +196,15 @@ def _stream(url: str, endpoint: str, barrier: threading.Barrier, client_cpus: se
         raise PointError(f"/{endpoint} failed while calibrating: {exc}") from None
     finally:
         connection.close()
+
+
+def _connect(url: str, client_cpus: set[int] | None) -> tuple[http.client.HTTPConnection, str]:
+    """A keep-alive connection to ``url`` from the client's cores (this thread's affinity, as
+    Locust's), and the path its requests go under."""
+    if client_cpus:
+        os.sched_setaffinity(0, client_cpus)  # this thread only (Linux)
+    parts = urllib.parse.urlsplit(url)
+    return http.client.HTTPConnection(parts.hostname, parts.port, timeout=120), parts.path
 
 
 def _send(connection: http.client.HTTPConnection, path: str, endpoint: str,
