@@ -11,7 +11,6 @@ saved after every Locust run, so nothing measured is lost.
 
 from __future__ import annotations
 
-import math
 import shutil
 from dataclasses import asdict, dataclass, field
 from itertools import groupby
@@ -162,7 +161,9 @@ class Sweep:
             for r in results
             if plan.target.demo
         }
-        service = plan.target.demo and self.calibrations.service(url, container, first, client)
+        service = None
+        if plan.target.demo:
+            service = self.calibrations.service(url, container, first, client)
         runtime = readiness.wait_idle(url)
         out = out or self.run.locust_dir(first)
         shutil.rmtree(out, ignore_errors=True)  # a resumed run starts clean
@@ -204,7 +205,7 @@ class Sweep:
             if plan.target.demo:
                 cost = costs[result.point.id]
                 result.prediction = predictions.prediction(result.point, runtime, result.stats,
-                                                           plan, cost, service or None)  # fmt: skip
+                                                           plan, cost, service)  # fmt: skip
             self.measured_s += result.stats.duration
 
     def _run_spec(self, point: Point, out: Path, steps: tuple[offered.Step, ...]) -> LocustRun:
@@ -220,7 +221,7 @@ class Sweep:
             users=workers,
             load="open",
             arrivals=self.plan.arrivals,
-            max_in_flight=math.ceil(self.plan.max_in_flight / workers),
+            max_in_flight=self.plan.in_flight_per_worker,
             keep_samples=self.plan.keep_samples,
             **common,
         )

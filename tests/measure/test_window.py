@@ -49,7 +49,7 @@ class Sampler:
 def plan() -> SimpleNamespace:
     """The settings the window reads: WARMUP 2 s, MAX_FAILURE_RATIO 0.1 %, uniform arrivals."""
     return SimpleNamespace(warmup=2.0, max_failure_ratio=0.001, arrivals="uniform",
-                           max_in_flight=1000, locust_workers=1)  # fmt: skip
+                           in_flight_per_worker=1000, locust_workers=1)  # fmt: skip
 
 
 def as_stored(found: PointResult) -> dict:

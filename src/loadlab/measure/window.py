@@ -76,9 +76,7 @@ def closed_step(point: Point, runtime: dict, found: list[samples.Sample],
 
 def pool_ceiling(endpoint: str, runtime: dict) -> float | None:
     """P / S: the most requests a second a pool of P threads sleeping S seconds can complete."""
-    if endpoint not in ENDPOINTS or ENDPOINTS[endpoint].kind != "io":  # a user's: not known
-        return None
-    pool, service = closed_loop.pool_size(endpoint, runtime), runtime.get("work_seconds")
+    pool, service = pool_of(endpoint, runtime), runtime.get("work_seconds")
     if pool is None or not service or math.isinf(pool):
         return None
     return pool / service
@@ -93,12 +91,8 @@ def pool_of(endpoint: str, runtime: dict) -> float | None:
 
 
 def in_flight_cap(point: Point, plan: Plan) -> int | None:
-    """The open loop's cap on requests in flight over every worker (each gets its share,
-    rounded up), None in a closed loop."""
-    if point.users is not None:
-        return None
-    workers = plan.locust_workers
-    return math.ceil(plan.max_in_flight / workers) * workers
+    """The open loop's cap on requests in flight over every worker, None in a closed loop."""
+    return None if point.users is not None else plan.in_flight_per_worker * plan.locust_workers
 
 
 def open_step(point: Point, runtime: dict, found: record.Record, step: offered.StepTimes,

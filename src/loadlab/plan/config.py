@@ -13,6 +13,7 @@ read the resolved Plan, never the raw configuration.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -169,6 +170,12 @@ class Plan(Profile):
     @property
     def max_in_flight(self) -> int:
         return self.config.max_in_flight
+
+    @property
+    def in_flight_per_worker(self) -> int:
+        """Each Locust worker's share of MAX_IN_FLIGHT, rounded up (so the cap over all of
+        them is this times the workers)."""
+        return math.ceil(self.max_in_flight / self.locust_workers)
 
     @property
     def keep_samples(self) -> bool:

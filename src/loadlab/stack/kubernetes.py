@@ -186,7 +186,7 @@ def locust_run(plan: Plan, run: list[Point]) -> LocustRun:
     if plan.load == "closed":
         return LocustRun(locust_class="Target", users=int(steps[0].level), **common)
     return LocustRun(locust_class="OpenLoop", users=workers, load="open", arrivals=plan.arrivals,
-                     max_in_flight=math.ceil(plan.max_in_flight / workers),
+                     max_in_flight=plan.in_flight_per_worker,
                      keep_samples=plan.keep_samples, **common)  # fmt: skip
 
 
