@@ -190,21 +190,26 @@ def _kill_target_during_step(run_dir: Path, step: int) -> None:
 
 
 def test_a_dead_target_fails_its_points_keeps_the_rest_and_fails_the_gate(stack, tmp_path):
-    """The target killed in step 2: step 1 is kept, step 2 is failed with the cause, the sweep
-    exits 1 with a report, and the nightly gate judging it against a good run fails."""
-    args = ["--profile", "smoke", "--endpoints", "io/sync", "--users", "10,20",
-            "--warmup", "6", "--duration", "6", "--out", str(tmp_path)]  # fmt: skip
-    code, _, err = finish(loadlab("sweep", *args, "--run-id", "good"))
+    """The target killed in step 2 of io/sync's Locust run: step 1 is kept, step 2 is failed
+    with the cause, the target is brought up again for the group's next Locust run (io/async),
+    whose points are measured ok, the sweep exits 1 with a report, and the nightly gate judging
+    it against a good run fails."""
+    args = ["--profile", "smoke", "--users", "10,20", "--warmup", "6", "--duration", "6",
+            "--out", str(tmp_path)]  # fmt: skip
+    code, _, err = finish(loadlab("sweep", *args, "--endpoints", "io/sync", "--run-id", "good"))
     assert code == 0, err
-    proc = loadlab("sweep", *args, "--run-id", "killed")
+    proc = loadlab("sweep", *args, "--endpoints", "io/sync,io/async", "--run-id", "killed")
     killer = threading.Thread(target=_kill_target_during_step, args=(tmp_path / "killed", 1))
     killer.start()
     code, _, err = finish(proc)
     killer.join()
     assert code == 1 and "not ok" in err
-    statuses = {p["users"]: (p["status"], p["error"]) for p in points(tmp_path / "killed")}
+    found = points(tmp_path / "killed")
+    statuses = {p["users"]: (p["status"], p["error"]) for p in found if p["endpoint"] == "io/sync"}
     assert statuses[10][0] == "ok"
     assert statuses[20][0] == "failed" and "target container exited" in statuses[20][1]
+    revived = {p["users"]: p["status"] for p in found if p["endpoint"] == "io/async"}
+    assert revived == {10: "ok", 20: "ok"}, f"the group's next run on a revived target: {revived}"
     assert (tmp_path / "killed" / "index.html").exists() and leftovers() == []
     store = tmp_path / "store"
     gate = ["--store", str(store), "--baseline", str(tmp_path / "none")]
