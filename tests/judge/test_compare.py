@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from loadlab.errors import CompareError
-from loadlab.judge.compare import DEFAULT_THRESHOLD, Key, compare, span
+from loadlab.judge.compare import (
+    DEFAULT_THRESHOLD,
+    Key,
+    compare,
+    factor_text,
+    intervals_overlap,
+    span,
+)
 from loadlab.plan.matrix import Point
 from loadlab.report.compare_page import to_html, to_markdown, write
 from loadlab.results import Run
@@ -155,6 +162,101 @@ def test_intervals_missing_on_one_side_leave_the_threshold_to_decide(tmp_path: P
     (row,) = compare(a, b).rows
     assert row.rps.a_ci is None and row.rps.b_ci is not None and not row.rps.overlap
     assert row.rps.word == "1.18x slower"
+
+
+def test_two_repeats_on_each_side_are_enough_for_the_t_test(tmp_path: Path) -> None:
+    """REPEATS=2 enables Welch's t-test (a key with 1 repeat on a side does not): the warning
+    counts only the keys below 2 repeats and says how they were judged."""
+    a = {KEY: [(100.0, 50.0), (102.0, 50.0)], OTHER: [(100.0, 50.0)]}
+    b = {KEY: [(50.0, 50.0), (52.0, 50.0)], OTHER: [(100.0, 50.0)]}
+    c = compare(*pair(tmp_path, a, b))
+    twice, once = c.rows
+    assert twice.rps.p_value is not None and twice.p95.p_value is not None
+    assert once.rps.p_value is None
+    assert (
+        "1 of 2 keys have fewer than 2 repeats on a side: judged by the 10% threshold and the "
+        "intervals, no t-test (REPEATS >= 2 enables it)"
+    ) in c.warnings
+
+
+def test_a_p_value_equal_to_alpha_is_not_significant(tmp_path: Path) -> None:
+    """The t-test agrees only when p is below alpha: at alpha itself the change is not made."""
+    a, b = pair(
+        tmp_path, {KEY: [(100.0, 50.0), (102.0, 50.0)]}, {KEY: [(50.0, 50.0), (52.0, 50.0)]}
+    )
+    p = compare(a, b).rows[0].rps.p_value
+    assert compare(a, b, alpha=p * 1.001).rows[0].rps.slower
+    assert compare(a, b, alpha=p).rows[0].rps.word == "no significant change"
+
+
+def test_a_sub_millisecond_p95_of_zero_is_compared_not_divided(tmp_path: Path) -> None:
+    """A p95 of 0 ms (sub-millisecond answers) on both sides is no change; growing from 0 is
+    infinitely slower and a regression, falling to 0 infinitely faster."""
+    same = compare(*pair(tmp_path / "same", {KEY: [(100.0, 0.0)]}, {KEY: [(100.0, 0.0)]}))
+    assert same.rows[0].p95.ratio == 1.0 and not same.failed
+    grew = compare(*pair(tmp_path / "grew", {KEY: [(100.0, 0.0)]}, {KEY: [(100.0, 5.0)]}))
+    assert grew.rows[0].p95.word == "infx slower" and grew.failed
+    fell = compare(*pair(tmp_path / "fell", {KEY: [(100.0, 5.0)]}, {KEY: [(100.0, 0.0)]}))
+    assert fell.rows[0].p95.word == "infx faster" and not fell.failed
+
+
+def test_throughput_falling_to_nothing_reads_infinitely_slower() -> None:
+    """A ratio of 0 has no finite factor: "infx", on the side the metric's direction gives."""
+    assert factor_text(0.0, True) == "infx slower"
+    assert factor_text(0.0, False) == "infx faster"
+
+
+def test_a_spread_of_ten_percent_is_unstable_on_either_side(tmp_path: Path) -> None:
+    """pyperf's rule: a std dev of 10 % of the mean or more warns, naming the run, the key, the
+    metric and the share; two repeats are enough to tell, quiet repeats warn nothing."""
+    spread, quiet = [(90.0, 50.0), (100.0, 50.0), (110.0, 50.0)], [(100.0, 50.0), (100.1, 50.0)]
+    c = compare(*pair(tmp_path / "b", {KEY: quiet}, {KEY: spread}))
+    assert [w for w in c.warnings if w.startswith("unstable")] == [
+        "unstable: B uvicorn io/async cpus=1 users=10 rps std dev is 10% of the mean (>= 10%); "
+        "add repeats or quiet the host"
+    ]
+    two = compare(*pair(tmp_path / "two", {KEY: [(100.0, 50.0), (60.0, 50.0)]}, {KEY: quiet}))
+    (warned,) = [w for w in two.warnings if w.startswith("unstable")]
+    assert warned.startswith("unstable: A uvicorn io/async cpus=1 users=10 rps std dev is 35%")
+    still = compare(*pair(tmp_path / "quiet", {KEY: quiet}, {KEY: quiet}))
+    assert not [w for w in still.warnings if w.startswith("unstable")]
+
+
+def test_the_report_names_the_runs_and_the_rules_they_were_judged_by(tmp_path: Path) -> None:
+    """The comparison keeps both run ids and the thresholds and alpha it used; the report's
+    method line states them."""
+    a, b = pair(tmp_path, {KEY: [(100.0, 50.0)]}, {KEY: [(100.0, 50.0)]})
+    c = compare(a, b, threshold=0.2, p95_threshold=0.3, alpha=0.01)
+    text = to_markdown(c)
+    assert (
+        "A = a (reference), B = b. Significant: a change of at least 20% in rps or 30% in p95"
+        in text
+    )
+    assert "Welch's t-test p < 0.01." in text
+
+
+def test_every_refusal_reason_is_named_in_the_one_line(tmp_path: Path) -> None:
+    """Two host differences are both named, separated by "; ", before the hint to force."""
+    host = {"host_cpu_model": "AMD EPYC 7R13", "host_cpu_count": 16}
+    a, b = pair(tmp_path, {KEY: [(100.0, 50.0)]}, {KEY: [(100.0, 50.0)]}, metadata=host)
+    with pytest.raises(
+        CompareError, match=r"'AMD EPYC 7R13'\); host_cpu_count differs \(4 vs 16\); "
+    ):
+        compare(a, b)
+
+
+def test_intervals_that_touch_or_cross_overlap() -> None:
+    """Intervals sharing one value overlap (so the change stays unproven), in either order, as do
+    intervals crossing from either side; disjoint ones do not."""
+    assert intervals_overlap((90.0, 100.0), (100.0, 110.0))
+    assert intervals_overlap((100.0, 110.0), (90.0, 100.0))
+    assert intervals_overlap((90.0, 110.0), (100.0, 120.0))
+    assert not intervals_overlap((90.0, 100.0), (101.0, 110.0))
+
+
+def test_an_interval_missing_an_end_is_no_interval() -> None:
+    """A repeat whose interval lacks an end (null in run.json) leaves the key without a span."""
+    assert span([[98.0, 102.0], [None, 101.0]]) is None
 
 
 def test_the_span_of_repeated_intervals_covers_every_repeat() -> None:

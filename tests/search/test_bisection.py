@@ -9,7 +9,14 @@ from dataclasses import replace
 
 import pytest
 
-from loadlab.search.bisection import Trial, cheapest, cpu_floor, search, search_combo
+from loadlab.search.bisection import (
+    Trial,
+    cheapest,
+    contradictions,
+    cpu_floor,
+    search,
+    search_combo,
+)
 from loadlab.search.slo import FAIL, PASS, UNDECIDED
 from loadlab.search.space import Combo, cpu_grid
 
@@ -131,3 +138,89 @@ def test_the_cpu_floor_is_the_rate_times_a_requests_cpu():
     trial = Trial(Combo("a"), 1.0, 30, 0, PASS, cpu_ms=20.0)
     assert cpu_floor(trial, 30) == pytest.approx(0.6)
     assert cpu_floor(replace(trial, cpu_ms=None), 30) is None  # no telemetry: no guess
+
+
+def test_every_trial_is_measured_at_the_searchs_rate():
+    """The top, the halves, the pruning trial and the replicates all run at the rate asked."""
+    outcomes = search([Combo("b"), Combo("a")], GRID, 150, monotone({"a": 1.2, "b": 0.6}))
+    rates = {t.rate for o in outcomes for t in o.trials}
+    assert rates == {150} and len(outcomes[0].trials) > 2 and len(outcomes[1].trials) == 1
+
+
+def never_decides(combo, cpus, rate, attempt):
+    return Trial(combo, cpus, rate, attempt, UNDECIDED, reason="straddles")
+
+
+def test_a_trial_is_measured_three_times_at_most_unless_told():
+    """By default a trial and two re-measurements (each window twice the last); ``attempts``
+    given to the search reaches every combination's trials."""
+    assert len(search_combo(Combo("a"), GRID, 100, never_decides).trials) == 3
+    assert [len(o.trials) for o in search([Combo("a")], GRID, 100, never_decides)] == [3]
+    found = search([Combo("a"), Combo("b")], GRID, 100, never_decides, attempts=2)
+    assert [[t.attempt for t in o.trials] for o in found] == [[0, 1], [0, 1]]
+
+
+def test_the_search_hands_each_combination_its_own_guess_or_the_model():
+    """A guess given for a combination places its trials (and only that one's); without one the
+    CPU model guesses from the top trial."""
+    calls: list = []
+    guessed = search([Combo("a")], GRID, 100, monotone({"a": 0.9}, calls),
+                     guesses={Combo("a"): 0.9, Combo("z"): 0.3})  # fmt: skip
+    assert [c[1] for c in calls] == [2.0, 0.9, 0.85, 0.9] and guessed[0].guess == 0.9
+    calls.clear()
+    modelled = search([Combo("a")], GRID, 30, costing(0.6, 20.0, calls), model=cpu_floor)
+    assert modelled[0].guess == pytest.approx(0.6) and calls[1][1] == pytest.approx(0.6)
+
+
+def test_a_wrong_guess_places_two_trials_then_the_bisection_takes_over():
+    """A guess too low (0.9 for a need of 1.5): the guess fails, its neighbour one step above
+    is measured, then the search halves what is left (0.95 to 2) instead of creeping up."""
+    calls: list = []
+    outcome = search_combo(Combo("a"), GRID, 100, monotone({"a": 1.5}, calls), guess=0.9)
+    assert [c[1] for c in calls[:4]] == [2.0, 0.9, 0.95, 1.45]  # 1.45: halfway, on the grid
+    assert outcome.answer.cpus == 1.5
+
+
+def test_infeasible_keeps_the_failing_top_as_the_neighbour_and_what_bound_it():
+    """A fail at the top is the reason there is no answer: kept as the neighbour, and the
+    why-not names the limit, the trial's reason and what bound it (when known)."""
+
+    def bound(combo, cpus, rate, attempt):
+        return Trial(combo, cpus, rate, attempt, FAIL, reason="p99 900 ms at least",
+                     bound="the CPU quota")  # fmt: skip
+
+    outcome = search_combo(Combo("a"), GRID, 100, bound)
+    assert outcome.neighbour is outcome.trials[0] and outcome.neighbour.cpus == 2.0
+    assert outcome.why_not == (
+        "infeasible at any CPU in range: fails at 2 (p99 900 ms at least; bound by the CPU quota)"
+    )
+    plain = search_combo(Combo("a"), GRID, 100, monotone({"a": 3.0}))
+    assert plain.why_not == "infeasible at any CPU in range: fails at 2 (simulated)"
+
+
+def test_an_undecided_top_has_no_neighbour():
+    """A top that never decides is not a fail: no neighbour, and it says undecided."""
+    outcome = search_combo(Combo("a"), GRID, 100, never_decides)
+    assert outcome.neighbour is None
+    assert outcome.why_not == "undecided at 2 CPU after every re-measurement (straddles)"
+
+
+def test_a_pruned_combination_says_it_cannot_beat_the_best():
+    """Pruned by a best of 0.6: a fail one step below reads "cannot beat", an undecided one
+    "undecided", and a best at the bottom of the range costs no trial at all."""
+    (_, failed) = search([Combo("b"), Combo("a")], GRID, 100, monotone({"a": 1.2, "b": 0.6}))
+    assert failed.why_not == "cannot beat 0.6 CPU: fails at 0.55 (simulated)"
+    assert failed.neighbour.cpus == 0.55
+    undecided = search_combo(Combo("a"), GRID, 100, never_decides, best=0.6)
+    assert undecided.why_not == "undecided at 0.55 CPU after every re-measurement (straddles)"
+    bottom = search_combo(Combo("a"), GRID, 100, never_decides, best=0.25)
+    assert bottom.why_not == "cannot beat 0.25 CPU: no limit of the range below it"
+    assert bottom.trials == []
+
+
+def test_a_pass_below_a_fail_is_named_as_such():
+    """A pass at 0.5 CPU with a fail at 0.6 breaks monotonicity: "below a fail", told apart from
+    a pass and a fail at the same limit; a pass above a fail is no contradiction."""
+    trials = [Trial(Combo("a"), 0.6, 100, 0, FAIL), Trial(Combo("a"), 0.5, 100, 0, PASS),
+              Trial(Combo("a"), 0.7, 100, 0, PASS)]  # fmt: skip
+    assert contradictions(trials) == ["passed at 0.5 CPU below a fail at 0.6 CPU"]

@@ -4,6 +4,8 @@ the order measured, and without an answer the trial that came closest."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from loadlab.search import card
 from loadlab.search.bisection import Trial, search_combo
 from loadlab.search.slo import FAIL, PASS, parse
@@ -91,3 +93,33 @@ def test_no_trial_with_a_metric_has_no_closest():
                         lambda c, cpus, r, at: Trial(c, cpus, r, at, FAIL))  # fmt: skip
     found = make([none])
     assert found.closest is None and found.answer is None and found.trials
+
+
+def test_the_card_states_what_was_asked():
+    """The card records the rate, the endpoint, the CPU range and its step it searched."""
+    calls: list = []
+    found = make([search_combo(Combo("a"), GRID, 30, system(0.5, calls))]).to_json()
+    assert (found["rate"], found["endpoint"]) == (30.0, "cpu/sync")
+    assert (found["cpu_range"], found["cpu_step"]) == ((0.25, 1.0), 0.25)
+
+
+def test_each_trial_keeps_its_rate_attempt_throughput_reason_and_point():
+    """A trial on the card says at what rate and which attempt it was measured, the rps it
+    reached, why it got its verdict, and which point of run.json holds it."""
+    calls: list = []
+    found = make([search_combo(Combo("a"), GRID, 30, system(0.5, calls))])
+    first = found.trials[0]
+    assert (first["rate"], first["attempt"], first["rps"]) == (30, 0, 30)
+    assert (first["reason"], first["point_id"]) == ("simulated", "a-1-1")
+
+
+def test_the_closest_is_the_lowest_metric_of_every_combination():
+    """Without an answer, the closest trial is the one with the lowest metric over every
+    combination (b's 90 ms at the top, searched after a's 100 ms), not the first."""
+    calls: list = []
+    a = search_combo(Combo("a"), GRID, 30, system(2.0, calls))
+    quicker = system(2.0, calls)
+    b = search_combo(Combo("b"), GRID, 30,
+                     lambda *at: replace(quicker(*at), value_ms=90.0))  # fmt: skip
+    found = make([a, b])
+    assert (found.closest["variant"], found.closest["value_ms"]) == ("b", 90.0)

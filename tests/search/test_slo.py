@@ -6,7 +6,7 @@ import pytest
 
 from loadlab.errors import ConfigError
 from loadlab.measure.stats import WindowStats
-from loadlab.search.slo import FAIL, PASS, SLO, UNDECIDED, decide, parse
+from loadlab.search.slo import FAIL, PASS, SLO, UNDECIDED, Decision, decide, parse
 from loadlab.search.space import Combo, combos, cpu_grid, parse_range
 
 
@@ -39,6 +39,61 @@ def test_an_overloaded_step_misses_every_slo_and_an_unsteady_one_is_undecided():
     assert decide(SLO("p99", 250), "overloaded", fast, ["backlog"]).verdict == FAIL
     assert decide(SLO("p99", 250), "unsteady", fast, ["moved"]).verdict == UNDECIDED
     assert decide(SLO("p99", 250), "ok", stats(10.0, None), []).verdict == UNDECIDED
+
+
+@pytest.mark.parametrize(("text", "slo"), [("p50<1ms", SLO("p50", 1.0)),
+                                           ("p99<0.5ms", SLO("p99", 0.5)),
+                                           ("mean<0.001s", SLO("mean", 1.0))])  # fmt: skip
+def test_a_limit_of_a_millisecond_or_less_is_still_a_limit(text, slo):
+    """Any limit above 0 is accepted, a sub-millisecond one too (only 0 is refused)."""
+    assert parse(text) == slo
+
+
+@pytest.mark.parametrize(("ci", "verdict", "reason"), [
+    ((180.0, 240.0), PASS, "p99 240 ms at most"),
+    ((255.0, 300.0), FAIL, "p99 255 ms at least"),
+    ((230.0, 270.0), UNDECIDED, "p99's interval straddles the limit"),
+])  # fmt: skip
+def test_the_decision_keeps_the_metric_its_interval_and_says_why(ci, verdict, reason):
+    """Each verdict carries the metric's value and interval (the trial line prints them) and a
+    reason naming the end of the interval that decided it."""
+    found = decide(SLO("p99", 250), "ok", stats(sum(ci) / 2, ci), [])
+    assert (found.verdict, found.value_ms, found.interval) == (verdict, sum(ci) / 2, ci)
+    assert found.reason == reason
+
+
+@pytest.mark.parametrize("ci", [(200.0, 250.0), (250.0, 300.0)])
+def test_an_interval_ending_exactly_at_the_limit_is_undecided(ci):
+    """Passing needs the upper end under the limit, failing the lower end over it: an interval
+    that only touches the limit proves neither, and is measured again."""
+    assert decide(SLO("p99", 250), "ok", stats(sum(ci) / 2, ci), []).verdict == UNDECIDED
+
+
+@pytest.mark.parametrize(("status", "verdict"), [("overloaded", FAIL), ("failing", FAIL),
+                                                 ("harness-bound", UNDECIDED),
+                                                 ("unsteady", UNDECIDED)])  # fmt: skip
+def test_an_untrusted_step_keeps_its_figures_and_every_flag(status, verdict):
+    """An overloaded or failing step fails, a harness-bound or unsteady one is undecided,
+    whatever its interval; its measured figures and its status with every flag stay."""
+    fast = stats(10.0, (9.0, 11.0))
+    found = decide(SLO("p99", 250), status, fast, ["backlog grew", "lag 80 ms"])
+    assert (found.verdict, found.value_ms, found.interval) == (verdict, 10.0, (9.0, 11.0))
+    assert found.reason == f"{status}: backlog grew; lag 80 ms"
+
+
+def test_a_window_without_an_interval_is_undecided_with_its_value():
+    """No interval on the metric (too short a window): undecided, the value kept, and why."""
+    found = decide(SLO("p99", 250), "ok", stats(10.0, None), [])
+    assert (found.verdict, found.value_ms, found.interval) == (UNDECIDED, 10.0, None)
+    assert found.reason == "no interval on p99 (window too short)"
+
+
+@pytest.mark.parametrize("measured", [None, stats(10.0, (9.0, 11.0))])
+def test_a_failed_step_is_not_measured_whatever_it_holds(measured):
+    """A step that failed (or has no statistics) is undecided with no figures, never a pass on
+    numbers it left behind; the reason gives every error."""
+    found = decide(SLO("p99", 250), "failed", measured, ["target exited", "no stats"])
+    assert found == Decision(UNDECIDED, None, None, "not measured: target exited; no stats")
 
 
 def test_the_cpu_grid_and_range():
