@@ -33,6 +33,10 @@ METRICS = {"closed": ("rps",), "open": ("mean_ms", "rps")}  # the figures each l
 NAMES = {"rps": "throughput", "mean_ms": "mean latency"}
 PARTS_PCT = 5.0  # model and measurement part where the error first exceeds this
 NO_MODEL = "no model"
+# A point that shed load (uvicorn's --limit-concurrency answering 503): its throughput is of the
+# answers that got through, and how many get through depends on how uvicorn counts connections
+# and tasks, which no yardstick here models: a status of ok, but not the model's to judge.
+SHEDDING = "shedding"
 
 
 @dataclass(frozen=True)
@@ -114,12 +118,21 @@ def _trusted(members: list[PointResult], metric: str):
     """[(point, error)] of the trusted points with a model, and {why: count} of the others."""
     errors, left_out = [], Counter()
     for r in members:
+        if r.status in TRUSTED and shed(r):
+            left_out[SHEDDING] += 1
+            continue
         error = error_pct(r, metric) if r.status in TRUSTED else None
         if error is None:
             left_out[r.status if r.status not in TRUSTED else NO_MODEL] += 1
         else:
             errors.append((r, error))
     return errors, dict(sorted(left_out.items()))
+
+
+def shed(r: PointResult) -> bool:
+    """Whether the point's server shed requests: a concurrency limit and failed answers."""
+    limited = bool((r.runtime or {}).get("limit_concurrency"))
+    return limited and r.stats is not None and (r.stats.failures or 0) > 0
 
 
 def series(run: Run) -> list[SeriesError]:
