@@ -120,7 +120,10 @@ def test_threads_are_named_busy_only_when_the_limiter_is_nearly_full():
 
 def test_nothing_known_to_hold_requests_names_no_pool():
     """An open-loop series (no users) whose limiter was not read: no pool inside the app."""
-    assert named(held=None, tokens=None, tokens_in_use=None)[0] == "none"
+    resource, sentence = named(held=None, tokens=None, tokens_in_use=None)
+    assert resource == "none"
+    # Its loads are rates: no count of users is claimed ("up to 0 users" was once written).
+    assert sentence.startswith("nothing binds at the loads measured: every request is worked on")
 
 
 # What binds each series of a run: the facts read from its points.

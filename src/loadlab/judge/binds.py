@@ -125,7 +125,9 @@ def verdict(
         return "inside the app", (f"{who}, {concurrency:.0f} of them working: the others wait "
                                   f"inside the app, for a pool such as a database pool "
                                   f"({xs})")  # fmt: skip
-    return "none", f"nothing binds up to {held or 0:.0f} users: every request is worked on ({xs})"
+    # An open-loop series holds no users: its loads are rates, and "up to 0 users" would be false.
+    upto = f"up to {held:.0f} users" if held else "at the loads measured"
+    return "none", f"nothing binds {upto}: every request is worked on ({xs})"
 
 
 def what_bound(r: PointResult) -> str:
