@@ -348,17 +348,17 @@ def test_a_shedding_variants_503s_are_no_failure_of_its_closed_step():
 
 
 def test_an_open_step_held_back_by_a_cap_below_the_pool_is_harness_bound(tmp_path):
-    """100/s offered with 6 requests in flight at most (3 per worker) against a pool of 40:
+    """60/s offered with 6 requests in flight at most (3 per worker) against a pool of 40:
     the server never had 40 requests to work on, so the cap, not it, set the throughput."""
-    open_loop.write_pool(tmp_path, rate=100, threads=40, service=0.2, seconds=20,
+    open_loop.write_pool(tmp_path, rate=60, threads=40, service=0.2, seconds=12,
                          max_in_flight=6)  # fmt: skip
-    point = Point("uvicorn", "io/sync", 1.0, None, 1, rate=100.0)
+    point = Point("uvicorn", "io/sync", 1.0, None, 1, rate=60.0)
     found = window.open_step(point, RUNTIME, record.load(tmp_path, 2),
-                             StepTimes(0, 100.0, 1000.0, 1020.0),
+                             StepTimes(0, 60.0, 1000.0, 1012.0),
                              SimpleNamespace(**{**vars(plan()), "in_flight_per_worker": 3,
                                                 "locust_workers": 2}))  # fmt: skip
     assert found.status == "harness-bound" and "the backlog grew" in found.flags[0]
-    assert found.flags[1].startswith("1431 sends dropped at the in-flight cap of 6, below "
+    assert found.flags[1].startswith("362 sends dropped at the in-flight cap of 6, below "
                                      "the server's pool of 40")  # fmt: skip
     assert found.stats.backlog_rps is not None
 
