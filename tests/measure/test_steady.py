@@ -192,3 +192,10 @@ def test_an_early_runs_truncation_reads_back_with_its_defaults():
     assert found == Truncation(0.0, 0.0, 1.5, False, ())
     assert found.settled_after == 1.5
     assert Truncation.from_json(found.to_json()) == found
+
+
+def test_a_plateau_cut_one_short_of_mid_step_is_no_drift():
+    """Fourteen observations 10 % high for six, then level: MSER cuts the six, leaving one
+    before mid-step, so the second quarter is compared with the rest; with only three of its
+    four observations on the plateau it sits no more than three standard errors off: settled."""
+    assert mser([110.0] * 6 + [100.0] * 8, batch=1) == Cut(6, drifting=False)
