@@ -8,11 +8,13 @@ import pytest
 
 from loadlab.measure.stats import WindowStats
 from loadlab.measure.status import (
+    CEILING_TOLERANCE,
     MAX_LITTLE_ERROR_PCT,
     MAX_LOCUST_CPU_SHARE,
     MAX_SEND_LAG_MS,
     STATUSES,
     assess,
+    backlog,
     can_meet_slo,
 )
 from loadlab.measure.steady import Truncation
@@ -272,3 +274,118 @@ def test_the_open_loop_ignores_the_locust_cpu_share():
     """An open-loop worker spins before each send, so its CPU share flags nothing."""
     found = assess(OPEN, users=None, settled=True, max_failure_ratio=0.01, locust_cpu_share=1.0)
     assert (found.status, found.flags) == ("ok", [])
+
+
+def test_a_window_with_no_request_at_all_is_failing():
+    """No request completed in the window (none sent, none counted): nothing succeeded."""
+    for counts in ({"requests": 0, "failures": 0}, {"requests": None, "failures": None}):
+        found = judge(**counts, failure_ratio=None)
+        assert found.status == "failing"
+        assert found.flags == ["no successful request in the window"]
+
+
+def test_a_failure_ratio_of_exactly_max_failure_ratio_is_allowed():
+    """MAX_FAILURE_RATIO is what the point may fail: 1 % failed against a 1 % limit is ok,
+    one more failure is failing."""
+    assert (judge(failures=10, failure_ratio=0.01).status, judge().flags) == ("ok", [])
+    found = judge(failures=11, failure_ratio=0.011)
+    assert found.flags == ["failure ratio 1.10% > 1.00% (MAX_FAILURE_RATIO)"]
+
+
+def test_the_window_offset_is_named_to_a_tenth_of_a_second_or_as_unknown():
+    """The reason names where the window began in the step, to 0.1 s; a window read from a
+    run that recorded no step start or window start still gets its reason."""
+    cut = Truncation(latency=0.0, throughput=0.0, turnover=None)
+    found = judge(settled=False, truncation=cut, window_start=106.04)
+    assert found.flags[0].endswith("(measured from 6.0 s into the step)")
+    for unknown in ({"step_start": None}, {"window_start": None}):
+        flag = judge(settled=False, truncation=cut, **unknown).flags[0]
+        assert flag.startswith("did not settle: some user never completed a request")
+
+
+def test_every_series_that_drifted_is_named():
+    """Latency and throughput both still moving are both named; a drift recorded without
+    its series (an early run) says the series."""
+    both = Truncation(0.0, 0.0, 0.3, drifting=True, drifting_in=("latency", "throughput"))
+    assert judge(settled=False, truncation=both).flags == [
+        "did not settle: its latency and throughput still moved after mid-step (measured "
+        "from 6.0 s into the step)"]  # fmt: skip
+    unnamed = Truncation(0.0, 0.0, 0.3, drifting=True)
+    assert judge(settled=False, truncation=unnamed).flags[0].startswith(
+        "did not settle: its series still moved after mid-step")  # fmt: skip
+
+
+@pytest.mark.parametrize(("rps", "ci", "failed"), [
+    (210.0, None, True),  # no interval: the throughput itself is above
+    (202.0, (198.0, 206.0), False),  # the interval reaches below the ceiling: not shown
+    (206.0, (202.0, 210.0), True),  # the whole interval above
+    (200.0 * (1 + CEILING_TOLERANCE), None, False),  # exactly the timer's half per cent
+    (201.5, None, True),
+])  # fmt: skip
+def test_only_a_throughput_surely_above_the_pools_ceiling_fails_the_point(rps, ci, failed):
+    """A throughput fails the point against P/S = 200 only when its interval's low end (or,
+    without one, itself) exceeds the ceiling by more than half a per cent."""
+    found = assess(replace(BASE, rps=rps, rps_ci=ci), users=20, settled=True,
+                   max_failure_ratio=0.01, ceiling_rps=200.0)  # fmt: skip
+    assert (found.status == "failed") == failed
+    if failed:
+        assert found.flags == [f"{rps:g} rps exceeds the pool's ceiling P/S = 200"]
+
+
+def test_a_window_that_answered_nothing_is_not_above_even_a_tiny_ceiling():
+    """One thread sleeping 4 s can complete 0.25/s: a window with no throughput is failing
+    for its failures, not above that ceiling."""
+    found = assess(replace(BASE, rps=None, rps_ci=None, failures=1000, failure_ratio=1.0),
+                   users=20, settled=True, max_failure_ratio=0.01, ceiling_rps=0.25)  # fmt: skip
+    assert found.flags == ["no successful request in the window"]
+
+
+def test_failed_answers_are_completions_of_the_backlog():
+    """A 503 answers its request as surely as a 200 does: 80/s ok and 20/s failed complete
+    the 100/s sent, interval and all, and nothing is overloaded."""
+    found = backlog(replace(OPEN, sent_rate=100.0, rps=80.0, rps_ci=(78.0, 82.0),
+                            failures=200, duration=10.0))  # fmt: skip
+    assert (found.arrived, found.completed, found.completed_ci) == (100.0, 100.0, (98.0, 102.0))
+    every_answer_failed = backlog(replace(OPEN, rps=None, failures=1000, duration=10.0))
+    assert every_answer_failed.completed == 100.0
+    shed = judge_open(rps=80.0, rps_ci=(78.0, 82.0), failures=200, failure_ratio=0.2)
+    assert shed.status == "failing" and shed.backlog is None
+
+
+def test_a_window_of_unknown_length_adds_no_drops_or_failures_to_its_rates():
+    """Without the window's duration counts cannot become rates: arrivals are the sends,
+    completions the successes."""
+    found = backlog(replace(OPEN, duration=None, dropped=555, failures=30))
+    assert (found.arrived, found.completed, found.dropped) == (100.0, 99.0, 555)
+    assert backlog(replace(OPEN, duration=0.0, dropped=555)).arrived == 100.0
+
+
+def test_an_overload_without_an_interval_names_no_interval():
+    """Too few batches for the completion rate's interval: the flag gives the capacity
+    reached alone."""
+    found = judge_open(**{**OVER, "rps_ci": None})
+    assert found.status == "overloaded"
+    assert found.flags[0].startswith("250.0 requests/s arrived, 186.0/s were answered (the "
+                                     "capacity it reached): the backlog grew 64.0/s")  # fmt: skip
+
+
+def test_completions_of_exactly_97_percent_of_the_arrivals_kept_up():
+    """KEPT_UP is 'within 3 %': 97 of 100 answered is the server keeping up, so a late send
+    is the harness's; a slow open loop of half a request a second counts the same way."""
+    assert judge_open(rps=97.0, lag_p99_ms=40.0).status == "harness-bound"
+    slow = judge_open(sent_rate=0.5, offered_rate=0.5, rps=0.5, requests=5, lag_p99_ms=40.0)
+    assert slow.status == "harness-bound" and "send lag" in slow.flags[0]
+
+
+def test_completions_short_of_the_arrivals_but_within_the_noise_say_nothing_of_the_sends():
+    """95 of 100 answered with an interval reaching 101: not an overload, and not the
+    server keeping up either, so late sends are nobody's flag."""
+    found = judge_open(rps=95.0, rps_ci=(89.0, 101.0), lag_p99_ms=40.0, dropped=0)
+    assert (found.status, found.flags) == ("ok", [])
+
+
+def test_nothing_arrived_is_no_harness_flag():
+    """A window in which nothing was sent or dropped: no successful request, and no claim
+    that the server kept up with late sends."""
+    found = judge_open(sent_rate=0.0, rps=0.0, requests=0, failures=0, lag_p99_ms=40.0)
+    assert found.flags == ["no successful request in the window"]

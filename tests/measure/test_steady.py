@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from loadlab.measure.samples import Sample
-from loadlab.measure.steady import mser, truncate
+from loadlab.measure.steady import Cut, Truncation, mser, shifted, truncate, truncate_series
 
 from .closed_loop import simulate
 
@@ -109,3 +109,93 @@ def test_a_short_stationary_series_is_not_cut_late_by_luck():
             cuts = [mser([200 + rng.gauss(0, sigma) for _ in range(m)], batch=1)
                     for _ in range(500)]  # fmt: skip
             assert sum(c.dropped >= m // 4 or c.drifting for c in cuts) <= 10, (m, sigma)
+
+
+def test_ten_observations_are_enough_to_cut_a_transient():
+    """Ten observations (two times MIN_BATCHES_LEFT) are searched: a transient of four is cut
+    where it ends, whatever the series' units (counts, or latencies in seconds)."""
+    for level in (100.0, 0.5):
+        assert mser([0.0] * 4 + [level] * 6, batch=1) == Cut(4, drifting=False)
+
+
+def test_fewer_than_ten_observations_are_never_cut():
+    """Nine observations are too few to tell: nothing is cut and nothing is called drifting,
+    however clear the transient (the turnover rule still applies)."""
+    assert mser([0.0] * 3 + [100.0] * 6, batch=1) == Cut(0, drifting=False)
+    assert mser([float(i) for i in range(49)]) == Cut(0, drifting=False)  # 9 batches of 5
+
+
+def test_a_transient_longer_than_half_the_series_is_never_cut_past_mid_step():
+    """The cut is sought in the first half only: six low observations of ten are not all
+    dropped, and the series is called drifting."""
+    cut = mser([0.0] * 6 + [100.0] * 4, batch=1)
+    assert cut.dropped <= 5 and cut.drifting
+
+
+def test_a_level_shift_must_exceed_two_percent_and_three_standard_errors():
+    """2 % exactly is within the noise however certain, and so is a gap of exactly three
+    standard errors however large; a hair beyond both is a shift."""
+    assert not shifted([102.0, 102.0], [100.0, 100.0])  # 2 %, no noise at all
+    assert shifted([102.5, 102.5], [100.0, 100.0])
+    assert not shifted([108.0, 116.0], [100.0, 100.0])  # 12 off, standard error 4
+    assert shifted([108.5, 116.5], [100.0, 100.0])
+
+
+def test_a_shift_needs_two_values_on_each_side():
+    """One value cannot show a level, so it shows no shift; two on each side can."""
+    assert not shifted([150.0], [100.0, 101.0, 99.0])
+    assert not shifted([100.0, 101.0, 99.0], [150.0])
+    assert shifted([150.0, 151.0], [100.0, 101.0, 99.0])
+    assert shifted([100.0, 101.0, 99.0], [150.0, 151.0])
+
+
+def crafted(counts: list[int], latency_ms: float = 10.0) -> list[Sample]:
+    """A closed-loop step from T0 whose completions per half second are ``counts``, each
+    request taking ``latency_ms``, one user per request (each turns over at once)."""
+    found = []
+    for i, count in enumerate(counts):
+        for j in range(count):
+            end = T0 + 0.5 * i + 0.5 * (j + 0.5) / count
+            found.append(Sample(f"u{i}-{j}", end - latency_ms / 1000, end, latency_ms, ""))
+    return sorted(found, key=lambda s: s.end)
+
+
+def test_a_five_second_ramp_in_throughput_is_cut_by_its_own_rule():
+    """Completions per half second climbing 2, 6, 10, 14 and then holding 20, latency flat:
+    the throughput's own cut, from its ten counts, is where the climb ended."""
+    cut = truncate(crafted([2, 6, 10, 14, 20, 20, 20, 20, 20, 20]), T0, T0 + 5)
+    assert (cut.latency, cut.throughput, cut.drifting) == (0.0, 2.0, False)
+
+
+def test_a_throughput_still_climbing_at_mid_step_is_named():
+    """Completions per half second climbing through the whole step: the throughput drifted,
+    and is named as the series that did."""
+    cut = truncate(crafted([10 + 4 * i for i in range(20)]), T0, T0 + 10)
+    assert cut.drifting and cut.drifting_in == ("throughput",)
+
+
+def test_the_open_loops_cuts_are_in_seconds_of_its_slices():
+    """Slices of 2 s whose throughput and latency both settle after four: both cuts are 8 s;
+    a latency still climbing at mid-step is named with the throughput."""
+    settles = [0.0] * 4 + [100.0] * 6
+    cut = truncate_series(settles, settles, 2.0)
+    assert (cut.latency, cut.throughput, cut.drifting, cut.settled_after) == (8.0, 8.0, False, 8.0)
+    climbing = [float(10 + i) for i in range(20)]
+    both = truncate_series(climbing, climbing, 1.0)
+    assert both.drifting and both.drifting_in == ("latency", "throughput")
+
+
+def test_an_early_runs_truncation_reads_back_with_its_defaults():
+    """run.json of an early format-2 run has only some keys: the others take the defaults
+    (no cut, no drift), so such a step settled at its turnover."""
+    found = Truncation.from_json({"turnover": 1.5})
+    assert found == Truncation(0.0, 0.0, 1.5, False, ())
+    assert found.settled_after == 1.5
+    assert Truncation.from_json(found.to_json()) == found
+
+
+def test_a_plateau_cut_one_short_of_mid_step_is_no_drift():
+    """Fourteen observations 10 % high for six, then level: MSER cuts the six, leaving one
+    before mid-step, so the second quarter is compared with the rest; with only three of its
+    four observations on the plateau it sits no more than three standard errors off: settled."""
+    assert mser([110.0] * 6 + [100.0] * 8, batch=1) == Cut(6, drifting=False)

@@ -147,7 +147,7 @@ def unsettled_reason(stats: WindowStats) -> str:
     cut, budget = stats.truncation, stats.settle_budget
     window = f"measured from {_offset(stats)} s into the step"
     if cut is not None and cut.drifting:
-        series = " and ".join(cut.drifting_in) or "its series"
+        series = " and ".join(cut.drifting_in) or "series"
         return f"did not settle: its {series} still moved after mid-step ({window})"
     if cut is None or cut.turnover is None:
         return f"did not settle: some user never completed a request sent in the step ({window})"
