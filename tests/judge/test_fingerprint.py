@@ -164,3 +164,102 @@ def test_the_engines_are_part_of_the_fingerprint_and_one_engine_keeps_its_own(tm
     assert ("engines", "one engine", "target on current, Locust on lab-b") in (
         comparable.differences(one, b)
     )
+
+
+def test_values_that_differ_between_points_are_all_kept(tmp_path: Path) -> None:
+    """Points of one run on two cpusets, two target Pythons or two library versions: the
+    fingerprint and the per-variant Python name both values, sorted and joined by "/"."""
+    points = fx.grid(repeats=1)
+    points[0]["placement"]["target_cpuset"] = "1"
+    points[0]["runtime"].update(python="3.12.1", versions={"fastapi": "0.166.0"})
+    run = fx.write(tmp_path / "mixed", points)
+    fp = fingerprint.of(run)
+    assert fp.label == (
+        "4x Intel(R) Xeon(R) Platinum 8370C CPU @ 2.80GHz, cpus 1 on 0/1, "
+        "cpython 3.11.2/cpython 3.12.1"
+    )
+    assert fp.components["target"]["versions"]["fastapi"] == "0.165.0/0.166.0"
+    assert fingerprint.target_pythons(run) == {"uvicorn": "3.11.2/3.12.1"}
+
+
+def test_what_the_target_did_not_report_stays_absent(tmp_path: Path) -> None:
+    """No implementation and no library version from /runtime: the Python is its bare
+    version and the fingerprint has no versions at all, rather than guessed ones."""
+    points = fx.grid(repeats=1)
+    for p in points:
+        del p["runtime"]["implementation"]
+        p["runtime"]["versions"] = {"fastapi": None}
+    fp = fingerprint.of(fx.write(tmp_path / "bare", points))
+    assert fp.components["target"] == {"python": "3.11.2"}
+    assert fp.label.endswith(", cpus 1 on 0, 3.11.2")
+
+
+def test_a_users_app_is_named_with_its_images(tmp_path: Path) -> None:
+    """A user's target enters the fingerprint by name and image ids: another app on the same
+    image is another machine's night too."""
+
+    def own(name: str, app: str) -> Run:
+        target = {"name": app, "file": "/srv/shop/target.toml", "images": {"app:probe": "sha256:1"}}
+        return run_with(tmp_path, name, metadata={"target": target})
+
+    shop, cart = fingerprint.of(own("a", "shop")), fingerprint.of(own("b", "cart"))
+    assert shop.components["target"]["app"] == {"name": "shop", "images": {"app:probe": "sha256:1"}}
+    assert shop.id != cart.id
+
+
+def test_each_engines_host_and_role_are_part_of_the_fingerprint(tmp_path: Path) -> None:
+    """Over several engines the fingerprint keeps each engine's CPU model and count (not its
+    kernel) and where the target ran: another count or another target engine is another night."""
+
+    def spread(name: str, target: str | None = None, ncpu: int = 2) -> Run:
+        hosts = {c: {"ncpu": ncpu, "cpu_model": "Xeon", "kernel": "6.1"} for c in ("current", "b")}
+        engines = {"arrangement": {"target": target, "load": ["b"]}, "engines": hosts}
+        return run_with(tmp_path, name, metadata={"engines": engines})
+
+    base = fingerprint.of(spread("base"))
+    assert base.components["engines"]["hosts"]["b"] == {"cpu_model": "Xeon", "ncpu": 2}
+    assert base.components["engines"]["target"] is None
+    assert fingerprint.of(spread("moved", target="b")).components["engines"]["target"] == "b"
+    assert (
+        len(
+            {
+                base.id,
+                fingerprint.of(spread("moved2", "b")).id,
+                fingerprint.of(spread("big", ncpu=8)).id,
+            }
+        )
+        == 3
+    )
+
+
+def test_settings_conflicts_read_every_variable_on_both_sides(tmp_path: Path) -> None:
+    """A variable given the same on both sides is no conflict, one given on one side only ran
+    at its default on the other, and variables sorted after WORK_SECONDS are still read."""
+    a = run_with(
+        tmp_path,
+        "a",
+        settings={"target_env": {"WORK_SECONDS": "0.2", "THREAD_LIMIT": "64", "WORK_SIZE": "1"}},
+    )
+    b = run_with(
+        tmp_path,
+        "b",
+        settings={"target_env": {"WORK_SECONDS": "0.2", "THREAD_LIMIT": "64", "WORK_SIZE": "2"}},
+    )
+    c = run_with(tmp_path, "c", settings={"target_env": {"WORK_SECONDS": "0.2"}})
+    assert fingerprint.settings_conflicts(a, b) == ["WORK_SIZE 1 vs 2"]
+    assert fingerprint.settings_conflicts(a, c) == [
+        "THREAD_LIMIT 64 vs default",
+        "WORK_SIZE 1 vs default",
+    ]
+    assert fingerprint.settings_conflicts(c, a) == [
+        "THREAD_LIMIT default vs 64",
+        "WORK_SIZE default vs 1",
+    ]
+
+
+def test_settings_conflicts_without_a_target_env_on_one_side(tmp_path: Path) -> None:
+    """A run that did not record its variables (unknown) has no variable conflict."""
+    a = run_with(tmp_path, "a", settings={"target_env": {"THREAD_LIMIT": "64"}})
+    unknown = run_with(tmp_path, "b", settings={"target_env": None})
+    assert fingerprint.settings_conflicts(a, unknown) == []
+    assert fingerprint.settings_conflicts(unknown, a) == []

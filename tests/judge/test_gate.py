@@ -131,7 +131,7 @@ def test_a_regression_fails_names_the_series_and_keeps_the_old_baseline(tmp_path
     verdict, summary = gated(tmp_path, night(tmp_path, "n2", SLOW))
     assert verdict.outcome == "failed" and verdict.regressions and not verdict.recorded
     assert "- uvicorn io/sync cpus=1 users=80: rps 1.25x slower" in summary
-    assert "not re-measured: no lab to measure with" in summary
+    assert "Regressions not re-measured: no lab to measure with (a recorded run)." in summary
     fp = fingerprint.of(Run.load(tmp_path / "reports/n1"))
     assert gate.recorded_id(Run.load(tmp_path / "store/baselines" / fp.id)) == "n1"
     errors = nightly_summary.annotations(verdict)
@@ -264,7 +264,9 @@ def test_a_remeasurement_that_fails_or_returns_nothing_confirms(tmp_path: Path) 
     verdict, summary = gated(tmp_path, night(tmp_path, "n2", SLOW), remeasure=broken)
     assert verdict.outcome == "failed" and "re-measurement failed" in summary
     verdict, summary = gated(tmp_path, night(tmp_path, "n3", SLOW), remeasure=lambda ids: {})
-    assert verdict.outcome == "failed" and "nothing came back" in summary
+    (recheck,) = verdict.judgement.rechecks
+    assert verdict.outcome == "failed" and recheck.second is None and recheck.failure is None
+    assert "| nothing came back | confirmed: 1.25x slower |" in summary
 
 
 def test_the_committed_baseline_is_the_reference_of_its_own_machine(tmp_path: Path) -> None:
@@ -346,3 +348,124 @@ def test_annotations_escape_what_github_would_misread() -> None:
     assert nightly_summary._command("error", "a: b, c", "50 %\nnext") == (
         "::error title=a%3A b%2C c::50 %25%0Anext"
     )
+
+
+def test_the_gates_thresholds_are_the_ones_it_judges_by(tmp_path: Path) -> None:
+    """A night 1.20x slower passes a 30 % rps threshold, and fails on p95 when the p95
+    threshold is 10 %; the summary states the thresholds it judged by."""
+    committed = tmp_path / "baseline"
+    gate.record_baseline(night(tmp_path, "reviewed").directory, committed)
+
+    def slower(name: str) -> Run:
+        return fx.write(tmp_path / "reports" / name, fx.grid(slower={"io/sync": 1.2}))
+
+    verdict, summary = gated(tmp_path, slower("n1"), committed=committed, threshold=0.3)
+    assert verdict.outcome == "passed"
+    assert "no regression beyond 30% (rps) or 25% (p95)" in summary
+    verdict, _ = gated(
+        tmp_path, slower("n2"), committed=committed, threshold=0.3, p95_threshold=0.1
+    )
+    assert verdict.outcome == "failed"
+    assert {row.what for row in verdict.regressions} == {"p95 1.20x slower"}
+
+
+def test_the_fresh_window_is_judged_by_the_same_threshold(tmp_path: Path) -> None:
+    """With a 5 % threshold, a fresh window still 1.07x slower confirms the regression (it
+    would clear under the default 10 %)."""
+    gated(tmp_path, night(tmp_path, "n1"))
+    run = night(tmp_path, "n2", SLOW)
+    verdict, _ = gated(
+        tmp_path, run, threshold=0.05, remeasure=lambda ids: fresh(run, ids, rps=188.0, p95=400.0)
+    )
+    (recheck,) = verdict.judgement.rechecks
+    assert verdict.outcome == "failed" and recheck.confirmed and recheck.second.regressed
+
+
+def test_a_fresh_window_that_failed_says_why(tmp_path: Path) -> None:
+    """A fresh repeat that failed brings its own error; one that did not come back does not
+    inherit the flags of its first window."""
+    gated(tmp_path, night(tmp_path, "n1"))
+    points = fx.grid(SLOW)
+    slow2 = next(p for p in points if p["id"] == "uvicorn__io-sync__cpus1__u80__r2")
+    slow2.update(status="unsteady", flags=["drift"])
+    run = fx.write(tmp_path / "reports/n2", points)
+
+    def remeasure(ids: list[str]) -> dict[str, PointResult]:
+        (first, _) = ids
+        return {first: PointResult(run.points[first].point, "failed", [], "target exited")}
+
+    verdict, _ = gated(tmp_path, run, remeasure=remeasure)
+    (recheck,) = verdict.judgement.rechecks
+    assert recheck.confirmed and recheck.failure == (
+        f"repeat 1 failed: target exited; repeat 2 failed: {gate.NOT_BACK}"
+    )
+
+
+def two_images(tmp_path: Path, name: str, pythons: tuple[str, str], **changes: object) -> Run:
+    """A night whose two variants run different images: uvicorn and gunicorn on ``pythons``."""
+    points = fx.grid()
+    for p in points:
+        if p["endpoint"] == "io/sync":
+            p.update(variant="gunicorn", id=p["id"].replace("uvicorn", "gunicorn"))
+        p["runtime"]["python"] = pythons[p["variant"] == "gunicorn"]
+    points[0].update(**changes)
+    return fx.write(tmp_path / "reports" / name, points)
+
+
+@pytest.mark.parametrize("cause", ["unreadable baseline", "refused comparison"])
+def test_a_night_that_cannot_be_compared_still_reports_its_own_failures(
+    tmp_path: Path, cause: str
+) -> None:
+    """Not comparable (a broken stored baseline, or compare refusing the pair although the
+    fingerprints match): the verdict names why and the night's failed points, records
+    nothing, and the history keeps the reference and the failures."""
+    first = two_images(tmp_path, "n1", ("3.11.2", "3.12.1"))
+    gated(tmp_path, first)
+    fp = fingerprint.of(first)
+    if cause == "unreadable baseline":
+        (tmp_path / "store/baselines" / fp.id / "run.json").write_text("{")
+        pythons, why, reference = ("3.11.2", "3.12.1"), "not valid JSON", None
+    else:
+        pythons, why, reference = ("3.12.1", "3.11.2"), "target Python of gunicorn differs", "n1"
+    stored = tmp_path / "store/baselines" / fp.id
+    kept = (stored / "run.json").read_text()
+    run = two_images(tmp_path, "n2", pythons, status="failed", error="container exited")
+    verdict, summary = gated(tmp_path, run)
+    assert (verdict.outcome, verdict.reference, verdict.fingerprint) == (
+        "not-comparable",
+        reference,
+        fingerprint.of(run),
+    )
+    assert verdict.source == (reference and "store") and why in verdict.reason
+    assert [(f.key.text, f.reason) for f in verdict.all_failures] == [
+        ("uvicorn io/async cpus=1 users=10", "repeat 1 failed: container exited")
+    ]
+    assert f"**Gate FAILED, no comparison:** {verdict.reason}." in summary
+    assert not verdict.recorded and (stored / "run.json").read_text() == kept
+    lines = [x for x in history.load(tmp_path / "store/history.jsonl") if x["night"] == "n2"]
+    assert {x["reference"] for x in lines} == {reference}
+    failed = [x for x in lines if x["failure"]]
+    assert [(x["users"], x["endpoint"]) for x in failed] == [(10, "io/async")] * 2
+
+
+def test_the_history_of_a_remeasured_night_keeps_both_windows(tmp_path: Path) -> None:
+    """History lines name the night judged against and carry each re-measured point's fresh
+    numbers beside its first ones; the comparison names that night, not its store folder."""
+    gated(tmp_path, night(tmp_path, "n1"))
+    run = night(tmp_path, "n2", SLOW)
+    verdict, _ = gated(tmp_path, run, remeasure=lambda ids: fresh(run, ids, rps=158.0))
+    assert verdict.judgement.comparison.a_id == "n1"
+    lines = [x for x in history.load(tmp_path / "store/history.jsonl") if x["night"] == "n2"]
+    assert {x["reference"] for x in lines} == {"n1"}
+    again = {x["point"]: x["remeasured"]["rps"] for x in lines if x["remeasured"]}
+    assert again == pytest.approx(
+        {"uvicorn__io-sync__cpus1__u80__r1": 158.0, "uvicorn__io-sync__cpus1__u80__r2": 158.0}
+    )
+
+
+def test_recording_a_baseline_creates_its_folder_and_replaces_one(tmp_path: Path) -> None:
+    """make baseline into a folder not there yet, then again over it: the second run wins."""
+    target = tmp_path / "repo" / "baseline"
+    gate.record_baseline(fixture_run(tmp_path / "first", 200.0).directory, target)
+    gate.record_baseline(fixture_run(tmp_path / "second", 300.0).directory, target)
+    assert gate.recorded_id(Run.load(target)) == "second"

@@ -130,3 +130,70 @@ def test_render_writes_the_page_from_the_file(tmp_path: Path) -> None:
     """render() reads history.jsonl and writes history.html; an empty history says so."""
     target = trend.render(tmp_path / "none.jsonl", tmp_path / "history.html")
     assert "No night recorded yet." in target.read_text()
+
+
+def test_a_line_names_its_night_commit_repeat_and_start(tmp_path: Path) -> None:
+    """Each line carries the night's git sha and start time, and the point's repeat."""
+    run = fx.write(tmp_path / "n1", fx.grid(), metadata={"git_sha": "f" * 40})
+    lines = history.entries(run, fingerprint.of(run), history.Night("passed"))
+    assert {line["git_sha"] for line in lines} == {"f" * 40}
+    assert {line["started_at"] for line in lines} == {fx.METADATA["started_at"]}
+    assert sorted(line["repeat"] for line in lines) == [1, 1, 1, 1, 2, 2, 2, 2]
+
+
+def test_a_night_without_a_start_time_starts_at_its_first_point(tmp_path: Path) -> None:
+    """Without started_at in the metadata, the night started when its earliest point did;
+    with no point started either, the start is unknown (null)."""
+    points = fx.grid()
+    points[3]["started_at"], points[5]["started_at"] = "2026-11-20T03:20:00", "2026-11-20T03:18:00"
+    run = fx.write(tmp_path / "n1", points, metadata={"started_at": None})
+    lines = history.entries(run, fingerprint.of(run), history.Night("passed"))
+    assert {line["started_at"] for line in lines} == {"2026-11-20T03:18:00"}
+    never = fx.write(tmp_path / "n2", fx.grid(), metadata={"started_at": None})
+    lines = history.entries(never, fingerprint.of(never), history.Night("passed"))
+    assert {line["started_at"] for line in lines} == {None}
+
+
+def test_a_point_without_statistics_has_null_numbers(tmp_path: Path) -> None:
+    """A point never measured keeps its line, every number null, and no fresh numbers."""
+    points = fx.grid()
+    points[0].update(status="pending", stats=None)
+    run = fx.write(tmp_path / "n1", points)
+    lines = history.entries(run, fingerprint.of(run), history.Night("failed"))
+    line = next(x for x in lines if x["point"] == points[0]["id"])
+    assert line["status"] == "pending" and line["remeasured"] is None
+    assert all(line[name] is None for name in history.STATS)
+
+
+def test_an_open_loop_line_reads_back_as_its_key(tmp_path: Path) -> None:
+    """key() of a line is the key the gate judged the point under: the rate for the open loop."""
+    points = [fx.point(rate=r, users=None, repeat=1) for r in (50.0, 100.0)]
+    run = fx.write(tmp_path / "open", points, settings={"load": "open"})
+    lines = history.entries(run, fingerprint.of(run), history.Night("passed"))
+    assert [history.key(line) for line in lines] == [
+        Key("uvicorn", "io/sync", 1.0, None, 50.0),
+        Key("uvicorn", "io/sync", 1.0, None, 100.0),
+    ]
+
+
+def test_lines_are_written_with_sorted_keys_into_a_new_folder(tmp_path: Path) -> None:
+    """Whatever order a line was built in, it is written the same way (keys sorted), so the
+    file diffs cleanly; the store's folders are created as needed."""
+    path = tmp_path / "cache" / "store" / "history.jsonl"
+    history.append(path, [{"night": "n1", "fingerprint": "x"}, {"fingerprint": "x", "night": "n1"}])
+    assert path.read_text().splitlines() == ['{"fingerprint": "x", "night": "n1"}'] * 2
+
+
+def test_a_history_that_cannot_be_appended_to_is_named(tmp_path: Path) -> None:
+    """Appending to a path that is a folder fails in one LabError naming the history."""
+    path = tmp_path / "history.jsonl"
+    path.mkdir()
+    with pytest.raises(LabError, match=r"cannot append to the history .*history\.jsonl"):
+        history.append(path, [{"night": "n1"}])
+
+
+def test_blank_lines_are_skipped_not_the_end(tmp_path: Path) -> None:
+    """A blank line (a hand edit, an interrupted write) does not hide the nights after it."""
+    path = tmp_path / "history.jsonl"
+    path.write_text('{"night": "n1"}\n\n  \n{"night": "n2"}\n')
+    assert [x["night"] for x in history.load(path)] == ["n1", "n2"]
