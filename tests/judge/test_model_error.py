@@ -203,3 +203,233 @@ def test_an_overloaded_point_shows_what_the_server_reached_next_to_p_over_s(tmp_
     assert model_error.lines(run)[-1] == f"model capacity: {over.sentence}"
     assert json.loads(json.dumps(model_error.summary(run)))["overloads"][0]["gap_pct"] == -1.0
     assert model_error.overloads(closed_run(tmp_path / "closed")) == []
+
+
+def one_series(directory: Path, measured: dict, *, load: str = "closed", predicted: float = 100.0,
+               statuses: dict | None = None) -> Run:  # fmt: skip
+    """One series whose model predicts ``predicted`` at every level: the closed loop's
+    throughput (cpu/sync, levels are users) or the open loop's mean latency (io/sync under
+    uniform arrivals, levels are rates, the throughput on the model)."""
+    if load == "closed":
+        matrix = [Point(CPU, "cpu/sync", 1.0, level, 1) for level in measured]
+    else:
+        matrix = [Point("uvicorn-limiter", "io/sync", 1.0, None, 1, level) for level in measured]
+    run = Run.create(directory, {"resolved": {"load": load, "arrivals": "uniform"}}, matrix)
+    for point in matrix:
+        result, value = run.points[point.id], measured[point.level]
+        result.status = (statuses or {}).get(point.level, "ok")
+        if load == "closed":
+            result.stats = stats(value)
+            result.prediction = Prediction(pool=2, rps=predicted, mean_ms=None)
+        else:
+            result.stats = stats(point.rate, value)
+            result.prediction = Prediction(pool=40, rps=point.rate, mean_ms=predicted,
+                                           load="open", capacity=400.0)  # fmt: skip
+    return run
+
+
+@pytest.mark.parametrize(
+    ("measured", "part"),
+    [
+        ({10: 99.0, 40: 92.0, 80: 100.0}, "is off the model by -8.0 to +0.0 %"),
+        ({10: 99.0, 40: 92.0, 80: 100.5}, "is off the model by -8.0 to +0.5 %"),
+        ({10: 101.0, 40: 108.0, 80: 100.0}, "is off the model by +0.0 to +8.0 %"),
+        ({10: 101.0, 40: 108.0, 80: 100.5}, "is above the model by 0.5-8.0 %"),
+    ],
+)
+def test_a_series_is_below_or_above_the_model_only_if_every_point_past_the_parting_is(
+    tmp_path, measured, part
+):
+    """A point on the model (0 %) or on the other side of it, however close, past where the
+    series parts makes the series 'off' the model, not below or above it."""
+    (found,) = model_error.series(one_series(tmp_path / "r", measured))
+    assert found.sentence == (
+        f"uvicorn-workers cpu/sync: the measured throughput {part} from 40 users on "
+        "(within 1.0 % at 10 users)"
+    )
+
+
+def test_an_error_of_exactly_parts_pct_is_not_yet_parting(tmp_path):
+    """5.0 % is within PARTS_PCT: the series parts where the error first exceeds it, and the
+    levels before are summed up as 'below' the parting level when there are several."""
+    (found,) = model_error.series(one_series(tmp_path / "r", {10: 95.0, 40: 105.0, 80: 91.0}))
+    assert (found.variant, found.endpoint, found.kind, found.metric) == (
+        CPU, "cpu/sync", "closed CPU", "rps",
+    )  # fmt: skip
+    assert (found.parts_at, found.points, found.low_pct, found.high_pct) == (80, 3, -9.0, 5.0)
+    assert found.sentence == (
+        "uvicorn-workers cpu/sync: the measured throughput is below the model by 9.0 % "
+        "from 80 users on (within 5.0 % below 80 users)"
+    )
+
+
+def test_one_user_and_one_level_read_as_such(tmp_path):
+    """'at 1 user', singular; a series measured at one level names it, not a range."""
+    (parting,) = model_error.series(one_series(tmp_path / "a", {1: 99.0, 10: 92.0}))
+    assert parting.sentence.endswith("by 8.0 % from 10 users on (within 1.0 % at 1 user)")
+    (single,) = model_error.series(one_series(tmp_path / "b", {10: 99.0}))
+    assert single.sentence == (
+        "uvicorn-workers cpu/sync: the model is within 1.0 % of the measured throughput at "
+        "every level (10 users)"
+    )
+
+
+def test_open_loop_sentences_give_rates_not_users(tmp_path):
+    """Every level of an open-loop sentence is a rate: a range, a single rate, and the level
+    below which it stays within the model."""
+    within, single, parting = (
+        model_error.series(one_series(tmp_path / name, measured, load="open"))[0].sentence
+        for name, measured in (
+            ("within", {150.0: 102.0, 190.0: 104.0}),
+            ("single", {150.0: 102.0}),
+            ("parting", {100.0: 101.0, 150.0: 102.0, 190.0: 117.0}),
+        )
+    )
+    assert within.endswith("within 4.0 % of the measured mean latency at every level (150-190/s)")
+    assert single.endswith("at every level (150/s)")
+    assert parting == (
+        "uvicorn-limiter io/sync: the measured mean latency is above the model by 17.0 % "
+        "from 190/s on (within 2.0 % below 190/s)"
+    )
+
+
+def test_an_open_series_without_a_latency_model_is_judged_on_its_throughput(tmp_path):
+    """Where the open-loop model gives no mean latency, the series is judged on throughput
+    rather than reported as having no model."""
+    run = one_series(tmp_path / "r", {150.0: 102.0, 190.0: 104.0}, load="open")
+    for r in run.points.values():
+        r.prediction = Prediction(pool=40, rps=r.point.rate * 1.02, mean_ms=None, load="open",
+                                  capacity=400.0)  # fmt: skip
+    (found,) = model_error.series(run)
+    assert (found.metric, found.points, found.parts_at) == ("rps", 2, None)
+    assert "of the measured throughput at every level (150-190/s)" in found.sentence
+
+
+def test_a_series_without_a_trusted_point_names_itself_and_every_reason(tmp_path):
+    """No trusted point: the series keeps its variant, endpoint, kind and figure, counts no
+    point, and its sentence and its kind's line list each reason left out."""
+    statuses = {10: "failed", 40: "unsteady", 80: "unsteady"}
+    run = one_series(tmp_path / "r", {10: 99.0, 40: 92.0, 80: 90.0}, statuses=statuses)
+    (found,) = model_error.series(run)
+    assert (found.variant, found.endpoint, found.kind, found.metric, found.points) == (
+        CPU, "cpu/sync", "closed CPU", "rps", 0,
+    )  # fmt: skip
+    assert found.sentence == (
+        "uvicorn-workers cpu/sync: no trusted point with a model (1 failed, 2 unsteady)"
+    )
+    assert model_error.lines(run) == [
+        "model error: closed CPU: no trusted point with a model (3 left out: 1 failed, 2 unsteady)"
+    ]
+
+
+def test_figures_are_kept_to_hundredths_of_a_per_cent(tmp_path):
+    """Errors of a third of a per cent are stored rounded to two decimals, not to whole per
+    cents nor to more decimals than the figures carry."""
+    run = one_series(tmp_path / "r", {10: 290.0, 40: 280.0, 80: 250.0}, predicted=300.0)
+    (kind,) = model_error.kinds(run)
+    assert (kind.median_pct, kind.worst_pct) == (-6.67, -16.67)
+    (found,) = model_error.series(run)
+    assert (found.low_pct, found.high_pct) == (-16.67, -3.33)
+
+
+def test_the_lines_of_kinds_with_and_without_trusted_points(tmp_path):
+    """A kind with no trusted point does not stop the lines of the kinds after it; a kind of
+    one point says '1 point' and one with nothing left out says nothing about leaving out;
+    the open loop's throughput line names its figure."""
+    run = closed_run(tmp_path / "closed")
+    for r in run.points.values():
+        if r.point.endpoint == "io/sync":
+            r.status = "unsteady"
+        elif r.point.endpoint == "cpu/sync" and r.point.users != 10:
+            r.prediction = Prediction(pool=2, rps=None, mean_ms=None)
+    assert model_error.lines(run) == [
+        "model error: closed I/O: no trusted point with a model (3 left out: 3 unsteady)",
+        "model error: closed CPU median -3.0 %, worst -3.0 % (uvicorn-workers cpu/sync cpus=1 "
+        "users=10), 1 point (3 left out: 2 no model, 1 unsteady)",
+    ]
+    single = one_series(tmp_path / "single", {10: 97.0, 40: 94.0})
+    assert model_error.lines(single) == [
+        "model error: closed CPU median -4.5 %, worst -6.0 % (uvicorn-workers cpu/sync cpus=1 "
+        "users=40), 2 points"
+    ]
+    assert model_error.lines(open_run(tmp_path / "open"))[1].startswith(
+        "model error: open Poisson throughput median"
+    )
+
+
+def test_a_repeat_after_the_first_is_named(tmp_path):
+    """'... users=80 repeat 2': the first repeat is the point itself and carries no suffix."""
+    matrix = [Point(CPU, "cpu/sync", 1.0, 80, repeat) for repeat in (1, 2)]
+    run = Run.create(tmp_path / "r", {"resolved": {"load": "closed"}}, matrix)
+    first, second = (model_error.describe(run, p.id) for p in matrix)
+    assert first == "uvicorn-workers cpu/sync cpus=1 users=80"
+    assert second == "uvicorn-workers cpu/sync cpus=1 users=80 repeat 2"
+
+
+@pytest.mark.parametrize(
+    ("config", "kind"),
+    [
+        ({"resolved": {"load": "open", "arrivals": "poisson"}}, "open Poisson"),
+        ({"arrivals": "uniform", "resolved": {"arrivals": "poisson"}}, "open Poisson"),
+        ({"arrivals": "poisson", "resolved": {"load": "open"}}, "open Poisson"),
+        ({"arrivals": "poisson"}, "open Poisson"),
+        ({"resolved": {"load": "open"}}, "open uniform"),
+    ],
+)
+def test_the_arrivals_resolved_for_the_run_decide_the_open_kind(tmp_path, config, kind):
+    """The resolved arrivals first, the configured ones where a run resolved none, and
+    uniform where neither says."""
+    point = Point("uvicorn-limiter", "io/sync", 1.0, None, 1, 150.0)
+    run = Run.create(tmp_path / "r", config, [point])
+    assert model_error.kind_of(run, run.points[point.id]) == kind
+
+
+def test_an_endpoint_the_lab_does_not_know_belongs_to_no_kind(tmp_path):
+    """A user's own endpoint has no model of the lab's kinds: no kind, no series."""
+    point = Point("uvicorn", "orders/list", 1.0, 10, 1)
+    run = Run.create(tmp_path / "r", {"resolved": {"load": "closed"}}, [point])
+    run.points[point.id].status, run.points[point.id].stats = "ok", stats(50.0)
+    assert model_error.kind_of(run, run.points[point.id]) is None
+    assert model_error.series(run) == [] and model_error.kinds(run) == []
+
+
+def test_a_figure_only_one_side_gives_has_no_error(tmp_path):
+    """The error needs both a measurement and a prediction of the figure."""
+    run = closed_run(tmp_path / "closed")
+    r = run.points[Point(CPU, "cpu/sync", 1.0, 10, 1).id]
+    assert model_error.error_pct(r, "rps") == pytest.approx(-3.0)
+    assert model_error.error_pct(r, "max_ms") is None  # measured, never predicted
+    assert model_error.error_pct(r, "capacity") is None  # an open-loop model's, not measured
+
+
+def test_an_overload_shows_the_interval_reached_and_a_gap_to_two_decimals(tmp_path):
+    """The reached throughput's interval is kept and printed; the gap is kept to hundredths;
+    a point with no measured throughput has no overload."""
+    run = open_run(tmp_path / "open")
+    over_id = "uvicorn-limiter__io-sync__cpus1__rate250__r1"
+    result = run.points[over_id]
+    result.stats = WindowStats(requests=2900, failures=0, rps=290.0, rps_ci=(287.25, 292.75),
+                               mean_ms=900.0)  # fmt: skip
+    result.prediction = Prediction(pool=40, rps=250.0, mean_ms=800.0, load="open",
+                                   capacity=300.0)  # fmt: skip
+    (over,) = model_error.overloads(run)
+    assert (over.point_id, over.reached_ci, over.gap_pct) == (over_id, (287.25, 292.75), -3.33)
+    assert over.sentence == (
+        "uvicorn-limiter io/sync cpus=1 rate=250: overloaded, the server reached 290.0/s "
+        "[287.2, 292.8] against P/S = 300.0/s (-3.3 %)"
+    )
+    result.stats = WindowStats(requests=0, failures=0, rps=None)
+    assert model_error.overloads(run) == []
+
+
+def test_a_calibration_without_samples_or_start_times_has_no_spread(tmp_path):
+    """A CPU cost kept without its batches, on points with no start time: no low, high or
+    spread, and no time it was measured, rather than a crash."""
+    point = Point(CPU, "cpu/sync", 1.0, 10, 1)
+    run = Run.create(tmp_path / "r", {"resolved": {"load": "closed"}}, [point])
+    run.points[point.id].prediction = Prediction(pool=2, rps=100.0, mean_ms=None,
+                                                 cpu_cost_ms=10.0, cpu_cost_streams=10)  # fmt: skip
+    (found,) = model_error.calibrations(run)
+    assert (found.median_ms, found.streams, found.points) == (10.0, 10, 1)
+    assert (found.low_ms, found.high_ms, found.samples, found.measured_at) == (None, None, 0, None)
+    assert found.spread_pct is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
@@ -116,3 +117,48 @@ def test_welch_needs_two_values_per_sample() -> None:
     """A single value has no variance estimate, so the test refuses it."""
     with pytest.raises(ValueError, match="at least 2"):
         welch_t_test([1.0], [1.0, 2.0])
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "x"),
+    [
+        (1, 1e6, 0.5),  # far above the mean (2e-6): I = 1 - 0.5**1e6, all but exactly 1
+        (1, 1000, 1e-9),  # far below the mean: I is about 1e-6, no cancellation allowed
+        (1, 10, 1e-9),
+    ],
+)
+def test_incomplete_beta_keeps_its_closed_form_far_into_either_tail(
+    a: float, b: float, x: float
+) -> None:
+    """I_x(1, b) = 1 - (1 - x)**b to 1e-9 relative, also where only one side of the symmetry
+    I_x(a, b) = 1 - I_{1-x}(b, a) converges or keeps its precision."""
+    exact = -math.expm1(b * math.log1p(-x))
+    assert regularized_incomplete_beta(a, b, x) == pytest.approx(exact, rel=1e-9)
+
+
+@pytest.mark.parametrize("t", [1e4, 1e6])
+def test_cauchy_far_tail_two_sided_p(t: float) -> None:
+    """df = 1 (two tight samples of two values each) far out: p = 1 - 2/pi atan(t), about
+    6.4e-5 at t = 1e4, not a failure to converge."""
+    assert t_two_sided_p(t, 1) == pytest.approx(1 - 2 / math.pi * math.atan(t), rel=1e-9)
+
+
+def test_an_infinite_t_has_no_tail() -> None:
+    """t = +-inf (the means differ and nothing varies) is as significant as can be: p = 0."""
+    assert t_two_sided_p(math.inf, 3) == 0.0
+    assert t_two_sided_p(-math.inf, 2.5) == 0.0
+
+
+def test_incomplete_beta_names_what_it_refuses() -> None:
+    """An x outside [0, 1] is refused with a message naming it, not a math domain error."""
+    for x in (1.5, 2.0, -0.25):
+        with pytest.raises(ValueError, match=rf"x must be in \[0, 1\], got {x}"):
+            regularized_incomplete_beta(1, 1, x)
+
+
+def test_a_fraction_that_does_not_converge_says_for_which_parameters() -> None:
+    """Absurd parameters (a = b = 1e15) exhaust the iteration cap: an ArithmeticError naming
+    a, b and x instead of a wrong number or an endless loop."""
+    named = re.escape(f"did not converge for a={1e15}, b={1e15}, x=0.5")
+    with pytest.raises(ArithmeticError, match=named):
+        regularized_incomplete_beta(1e15, 1e15, 0.5)
