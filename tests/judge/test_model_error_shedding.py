@@ -40,3 +40,17 @@ def test_a_limited_server_that_shed_nothing_is_judged(tmp_path):
     (kind,) = model_error.kinds(shedding_run(tmp_path / "a", failures=0))
     assert kind.points == 2 and kind.left_out == {}
     assert kind.worst_pct == round((4.4 - 9.9) / 9.9 * 100, 2)
+
+
+def test_every_shedding_point_is_counted_down_to_one_shed_request(tmp_path):
+    """Two points at the limit, one of which shed a single request: both left out, both
+    counted."""
+    points = [Point(SHED, "io/sync", 1.0, users, 1) for users in (20, 50)]
+    run = Run.create(tmp_path / "run", {"profile": "test", "resolved": {"load": "closed"}}, points)
+    for point, failures in zip(points, (1, 800), strict=True):
+        result = run.points[point.id]
+        result.status, result.runtime = "ok", {"limit_concurrency": 2}
+        result.stats = WindowStats(requests=1000, failures=failures, rps=9.0, mean_ms=200.0)
+        result.prediction = Prediction(pool=2, rps=9.9, mean_ms=None)
+    (kind,) = model_error.kinds(run)
+    assert kind.points == 0 and kind.left_out == {model_error.SHEDDING: 2}
