@@ -113,7 +113,7 @@ class _Sweep:
 
     measured: ClassVar[Callable[[Point], tuple[str, float]]]
 
-    def __init__(self, plan, run, stack, progress, prepared=None) -> None:
+    def __init__(self, plan, run, stack, progress, prepared=None, verified=None) -> None:
         self.run, self.progress, self.measured_s = run, progress, 10.0
         self.calibrations = SimpleNamespace(seconds=0.0)
 

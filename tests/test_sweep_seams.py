@@ -211,3 +211,45 @@ def test_the_answer_is_checked_after_idle_and_before_locust_starts(tmp_path, mon
 def _no_services(monkeypatch):
     """The demo has no services of its own; nothing may reach a real engine."""
     monkeypatch.setattr(sweep_module.verify, "start_services", lambda stack, plan: None)
+
+
+# The container verify checked and left up (preflight(keep=True)) is the first group's.
+
+
+def verified_sweep(tmp_path, stack: FakeStack, verified) -> sweep_module.Sweep:
+    sweep = make(tmp_path, stack)
+    sweep.verified = verified
+    return sweep
+
+
+def test_the_verified_container_is_measured_on_without_starting_another(tmp_path, monkeypatch):
+    """verify left uvicorn at 1 CPU running: the group measures on it (no `up`), and it is
+    stopped after the group as any other."""
+    stub_measure(monkeypatch)
+    stack = FakeStack()
+    sweep = verified_sweep(tmp_path, stack, ("uvicorn", 1.0))
+    sweep.execute()
+    assert stack.calls == ["stop uvicorn", "down"], stack.calls
+    assert set(on_disk(sweep).values()) == {"ok"}
+
+
+def test_a_verified_container_that_died_is_started_afresh(tmp_path, monkeypatch):
+    """The verified container exited before the sweep began: it is removed and the group
+    starts its own."""
+    stub_measure(monkeypatch)
+    stack = FakeStack()
+    stack.dead = True
+    verified_sweep(tmp_path, stack, ("uvicorn", 1.0)).execute()
+    assert stack.calls[:2] == ["stop uvicorn", "up uvicorn"], stack.calls
+
+
+def test_a_verified_container_of_another_limit_is_stopped_first(tmp_path, monkeypatch):
+    """verify's container is another variant (a resumed run whose first group is left): it is
+    stopped before the group's own target starts, so two targets never run at once, and only
+    the first group is ever offered it."""
+    stub_measure(monkeypatch)
+    stack = FakeStack()
+    sweep = verified_sweep(tmp_path, stack, ("uvicorn-workers", 1.0))
+    sweep.execute()
+    assert stack.calls[:2] == ["stop uvicorn-workers", "up uvicorn"], stack.calls
+    assert sweep.verified is None

@@ -22,7 +22,7 @@ from loadlab.plan.config import SweepConfig, settings_help
 from loadlab.report import index
 from loadlab.results import Run
 from loadlab.stack import lock
-from loadlab.stack.compose import ROOT
+from loadlab.stack.compose import ROOT, session
 
 
 def _cmd_cpus(args: argparse.Namespace) -> int:
@@ -50,8 +50,11 @@ def _measure(args: argparse.Namespace) -> workflow.Outcome | int:
         if args.dry_run:
             print(workflow.describe(plan))
             return 0
-        stack, prepared = workflow.preflight(workflow.stack_for(plan), plan)
-        outcome = workflow.execute(plan, stack, prepared)
+        # The container verify checked is the first group's (one start fewer); the session
+        # takes it down whatever happens before the sweep's own session begins.
+        with session(workflow.stack_for(plan)) as stack:
+            stack, prepared = workflow.preflight(stack, plan, keep=True)
+            outcome = workflow.execute(plan, stack, prepared, warm=True)
     where = outcome.run.directory
     print(f"report: {where / 'index.html'}")
     eff = outcome.run.metadata.get("efficiency") or {}

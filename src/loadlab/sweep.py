@@ -50,6 +50,9 @@ class Sweep:
     measured_s: float = field(default=0.0)  # window seconds measured by this invocation
     calibrations: Calibrations = field(default_factory=Calibrations)
     prepared: images.Prepared = field(default_factory=lambda: images.Prepared(None, {}))
+    # (variant, cpus) of the container preflight verified and left up: the first group of
+    # that variant and limit measures on it rather than starting another (once).
+    verified: tuple[str, float] | None = None
 
     def pending(self) -> list[Point]:
         return [r.point for r in self.run.points.values() if r.status in REDO]
@@ -93,7 +96,7 @@ class Sweep:
         self.run.metadata.setdefault("placements", {})[f"{cpus:g}"] = placement.note()
         env = self.target_env(variant, placement)
         try:
-            verify.up(self.stack, variant, env)
+            self._start(variant, cpus, env)
         except EngineError as exc:
             self._finish([PointResult(p) for p in members], str(exc))
             return
@@ -106,6 +109,16 @@ class Sweep:
                 self._locust_run(list(points), placement)
         finally:
             self.stack.stop(variant)
+
+    def _start(self, variant: str, cpus: float, env: dict[str, str]) -> None:
+        """The group's target up: the container verify left running if it is this variant at
+        this limit and still alive, else a fresh one (and never two targets at once)."""
+        verified, self.verified = self.verified, None
+        if verified == (variant, cpus) and self.stack.exited(variant) is None:
+            return
+        if verified is not None:
+            self.stack.stop(verified[0])
+        verify.up(self.stack, variant, env)
 
     def _revive(self, variant: str, env: dict[str, str]) -> bool:
         """Bring a target that died back up for the group's next runs."""

@@ -110,10 +110,11 @@ def stack_for(plan: Plan) -> Stack:
                  engines=plan.engines)  # fmt: skip
 
 
-def preflight(stack: Stack, plan: Plan) -> tuple[Stack, images.Prepared]:
+def preflight(stack: Stack, plan: Plan, keep: bool = False) -> tuple[Stack, images.Prepared]:
     """Fail before anything starts when an engine or an image is missing or unfit, or the
     target answers other than its file says (verify); the stack (with every engine's clock
-    offset) and what Compose will run otherwise."""
+    offset) and what Compose will run otherwise. With ``keep`` the verified container stays
+    up for execute(warm=True) to measure on; the caller's session takes it down."""
     facts = {} if plan.engines.default else contexts.check(plan.engines)
     try:
         subprocess.run(["docker", "info"], capture_output=True, check=True, timeout=30)
@@ -132,7 +133,7 @@ def preflight(stack: Stack, plan: Plan) -> tuple[Stack, images.Prepared]:
         stack.compose("build", "--quiet", *plan.target.services, timeout=1800)
     if facts:
         stack = arranged(stack, plan, prepared, facts)
-    verify.verify(stack, plan, prepared)
+    verify.verify(stack, plan, prepared, keep=keep)
     return stack, prepared
 
 
@@ -164,8 +165,9 @@ def open_run(plan: Plan) -> Run:
     return Run.create(check_new_run(plan), plan.to_json(), points(plan))
 
 
-def execute(plan: Plan, stack: Stack, prepared: images.Prepared) -> Outcome:
-    """Measure what is left of the run; ``prepared`` is what preflight() found."""
+def execute(plan: Plan, stack: Stack, prepared: images.Prepared, warm: bool = False) -> Outcome:
+    """Measure what is left of the run; ``prepared`` is what preflight() found, ``warm`` that
+    it left the verified container up (preflight(keep=True))."""
     run = open_run(plan)
     run.metadata.update(metadata.collect())
     run.metadata["target"] = {"name": plan.target.name, "file": str(plan.target.file),
@@ -175,7 +177,8 @@ def execute(plan: Plan, stack: Stack, prepared: images.Prepared) -> Outcome:
     run.metadata.setdefault("started_at", metadata.now())
     run.metadata.pop("finished_at", None)
     todo = sum(r.status != "ok" for r in run.points.values())
-    sweep = Sweep(plan, run, stack, Progress(todo, seconds_per_point(plan)), prepared=prepared)
+    sweep = Sweep(plan, run, stack, Progress(todo, seconds_per_point(plan)), prepared=prepared,
+                  verified=verify.first(plan) if warm else None)  # fmt: skip
     interrupted = False
     try:
         sweep.execute()

@@ -111,3 +111,18 @@ def test_session_tears_everything_down_when_the_body_fails(stack):
         assert leftovers() != []
         raise RuntimeError("boom")
     assert leftovers() == []
+
+
+def test_a_kept_session_leaves_its_target_up_only_when_it_succeeds(stack):
+    """session(keep=True), as verify uses it: on success the container stays up for the
+    sweep (the outer session takes it down); on failure it is torn down at once."""
+    env = {"CPUS": "0.5", "CPUSET": place(0.5).target_cpuset}
+    with session(stack):
+        with session(stack, keep=True):
+            stack.up("uvicorn", env)
+        assert stack.exited("uvicorn") is None  # still running after the kept block
+    assert leftovers() == []
+    with pytest.raises(RuntimeError, match="boom"), session(stack, keep=True):
+        stack.up("uvicorn", env)
+        raise RuntimeError("boom")
+    assert leftovers() == []

@@ -261,17 +261,23 @@ def get_json(url: str, timeout: float = 10) -> dict:
 
 
 @contextlib.contextmanager
-def session(stack: Stack) -> Iterator[Stack]:
-    """Use the stack and always leave nothing behind, even on error or Ctrl-C."""
+def session(stack: Stack, keep: bool = False) -> Iterator[Stack]:
+    """Use the stack and always leave nothing behind, even on error or Ctrl-C; with ``keep``,
+    leave it up when the block succeeds (the caller's own session takes it down)."""
     try:
         yield stack
+    except BaseException:
+        _down(stack)
+        raise
+    if not keep:
+        _down(stack)
+
+
+def _down(stack: Stack) -> None:
+    # A second Ctrl-C (or a SIGTERM) must not abort the clean-up the first one started.
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        stack.down()
     finally:
-        # A second Ctrl-C (or a SIGTERM) must not abort the clean-up the first one started.
-        previous = {
-            sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)
-        }
-        try:
-            stack.down()
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -63,12 +63,20 @@ def endpoints(plan: Plan) -> list[str]:
     return [e for e in chosen if e != MIX]
 
 
-def verify(stack: Stack, plan: Plan, prepared: images.Prepared) -> list[str]:
-    """Bring up the plan's first variant, check every endpoint once, tear it all down; the
-    endpoints verified, or ConfigError naming the first that answered wrong."""
-    variant, placement = plan.series[0][0], place(plan.cpus[0])
+def first(plan: Plan) -> tuple[str, float]:
+    """The variant and CPU limit verify brings up: the plan's first."""
+    return plan.series[0][0], plan.cpus[0]
+
+
+def verify(stack: Stack, plan: Plan, prepared: images.Prepared, keep: bool = False) -> list[str]:
+    """Bring up the plan's first variant, check every endpoint once, tear it all down (unless
+    ``keep``: then the verified container stays up for the sweep's first group, and the
+    caller's session takes it down); the endpoints verified, or ConfigError naming the first
+    that answered wrong (with everything torn down)."""
+    variant, cpus = first(plan)
+    placement = place(cpus)
     timeout = ANSWER_SECONDS if not plan.target.demo else 120
-    with session(stack):
+    with session(stack, keep=keep):
         start_services(stack, plan)
         up(stack, variant, container_env(plan, prepared, variant, placement))
         url = stack.url(variant)
