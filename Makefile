@@ -199,9 +199,18 @@ browser: ## headless Chromium for the report test (from Debian, as root, when mi
 	  apt-get update -qq >/dev/null; \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Two passes: the tests that need no engine on TEST_JOBS processes (nothing they measure is
+# timed against a container, and no container runs beside them), then the container tests
+# one at a time, so no measurement shares the machine with another. Exit 5 is "nothing
+# collected" (PYTEST_ARGS chose tests of one kind); either pass failing fails the target.
+TEST_JOBS ?= 2
+
 .PHONY: test
 test: lint engine images images-py313 browser ## the test suite: lint, service physics, driver logic, real containers
-	$(PY) -m pytest $(PYTEST_ARGS)
+	@status=0; \
+	$(PY) -m pytest -m "not docker" -n $(TEST_JOBS) $(PYTEST_ARGS) || { s=$$?; [ $$s = 5 ] || status=$$s; }; \
+	$(PY) -m pytest -m docker $(PYTEST_ARGS) || { s=$$?; [ $$s = 5 ] || status=$$s; }; \
+	exit $$status
 
 # --- Mutation testing (a benchmark of the tests, not part of make test) ----------------------
 # mutmut, pinned in the `mutation` dependency group, lives in an environment of its own so that
