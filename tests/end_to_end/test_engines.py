@@ -16,13 +16,10 @@ import pytest
 
 from loadlab.engines import second
 from tests.containers import leftovers
+from tests.end_to_end.conftest import MATRIX
 from tests.end_to_end.test_sweep import finish, loadlab, points
 
 pytestmark = pytest.mark.docker
-
-MATRIX = ["--profile", "smoke", "--variants", "uvicorn", "--endpoints", "io/sync",
-          "--users", "10,30", "--work-seconds", "0.1", "--duration", "6", "--warmup", "4",
-          "--repeats", "2"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -37,12 +34,13 @@ def engine2():
 
 
 @pytest.fixture(scope="module")
-def runs(engine2, stack, tmp_path_factory):
+def runs(twice, engine2, tmp_path_factory):
+    """Each arrangement's run by name; "one" is the single-engine run `a` that the A/A
+    comparison also uses (the same matrix, measured once)."""
     out = tmp_path_factory.mktemp("engines")
     host, master = engine2["host_address"], engine2["namespace_address"]
     context = engine2["context"]
     arrangements = {
-        "one": [],
         "load-on-b": ["--load-contexts", context, "--target-address", host],
         "workers-on-both": [
             *("--load-contexts", f"{context},default"),
@@ -50,12 +48,14 @@ def runs(engine2, stack, tmp_path_factory):
             *("--locust-workers", "1"),
         ],
     }
+    found = {"one": twice / "a"}
     for run_id, where in arrangements.items():
         code, _, err = finish(loadlab("sweep", *MATRIX, *where, "--out", str(out),
                                       "--run-id", run_id), timeout=900)  # fmt: skip
         assert code in (0, 1), err  # 1: a short step may settle late (unsteady), still kept
         assert leftovers() == [] and _on_b(context) == [], run_id
-    return out
+        found[run_id] = out / run_id
+    return found
 
 
 def _on_b(context: str) -> list[str]:
@@ -71,7 +71,7 @@ def _on_b(context: str) -> list[str]:
 
 @pytest.mark.parametrize("arrangement", ["load-on-b", "workers-on-both"])
 def test_an_arrangement_agrees_with_one_engine(runs, arrangement):
-    code, markdown, err = finish(loadlab("compare", str(runs / "one"), str(runs / arrangement)))
+    code, markdown, err = finish(loadlab("compare", str(runs["one"]), str(runs[arrangement])))
     assert code == 0, err
     rows = [line for line in markdown.splitlines() if line.startswith("| uvicorn")]
     assert len(rows) == 2 and all(r.count("no significant change") == 2 for r in rows), markdown
@@ -81,7 +81,7 @@ def test_an_arrangement_agrees_with_one_engine(runs, arrangement):
 def test_every_point_has_telemetry_from_every_container(runs, arrangement):
     """The target's CPU and the workers' CPU on every point, whichever engine they ran on."""
     workers = 2
-    for point in points(runs / arrangement):
+    for point in points(runs[arrangement]):
         if point["status"] not in ("ok", "unsteady"):
             continue
         telemetry = point["telemetry"]
@@ -91,7 +91,7 @@ def test_every_point_has_telemetry_from_every_container(runs, arrangement):
 
 
 def test_the_run_records_its_engines_images_and_clocks(runs, engine2):
-    meta = json.loads((runs / "workers-on-both" / "run.json").read_text())["metadata"]
+    meta = json.loads((runs["workers-on-both"] / "run.json").read_text())["metadata"]
     engines = meta["engines"]
     assert engines["arrangement"]["load"] == [engine2["context"], "default"]
     locust = engines["images"]["loadlab/locust:latest"]
@@ -102,5 +102,5 @@ def test_the_run_records_its_engines_images_and_clocks(runs, engine2):
     for c in clock.values():
         assert abs(c["offset_s"]) <= c["uncertainty_s"] + 0.002, c
     assert all(e["ncpu"] and e["cpu_model"] for e in engines["engines"].values())
-    one = json.loads((runs / "one" / "run.json").read_text())["metadata"]
+    one = json.loads((runs["one"] / "run.json").read_text())["metadata"]
     assert "engines" not in one  # one engine: the fingerprint it always had

@@ -16,7 +16,8 @@ CAPACITY = 40 / 0.2  # io/sync: anyio's 40 threads, 0.2 s each
 
 @pytest.fixture(scope="module")
 def open_run(tmp_path_factory, stack):
-    """io/sync on uvicorn at 100, 150 and 250 requests a second (capacity 200/s), uniform."""
+    """io/sync on uvicorn (anyio's 40 threads, 0.2 s each: P/S = 200/s) at 100, 150 and 250
+    requests a second, uniform arrivals: below, near and past capacity in one sweep."""
     out = tmp_path_factory.mktemp("open")
     args = ["--profile", "open", "--endpoints", "io/sync", "--rates", "100,150,250",
             "--duration", "8", "--out", str(out), "--run-id", "open"]  # fmt: skip
@@ -24,7 +25,7 @@ def open_run(tmp_path_factory, stack):
     points = json.loads((out / "open" / "run.json").read_text())["points"]
     # Overloaded is a result (exit 0); anything else not ok makes the sweep exit 1.
     assert code == (0 if {p["status"] for p in points} <= {"ok", "overloaded"} else 1), err
-    return {"dir": out / "open", **{p["rate"]: p for p in points}}
+    return {"dir": out / "open", "code": code, **{p["rate"]: p for p in points}}
 
 
 def test_below_capacity_the_throughput_is_the_offered_rate(open_run):
@@ -93,24 +94,17 @@ def test_percentiles_come_from_bounded_histograms(open_run):
         assert keys <= set(open_run[rate]["stats"])
 
 
-def test_a_sweep_past_capacity_is_overloaded_and_exits_0(tmp_path, stack):
-    """uvicorn-limiter's 40 threads at 0.2 s (P/S = 200) at 100, 150 and 250/s: the sweep
-    exits 0, the two steps below capacity ok and the 250/s one overloaded, its throughput
-    the capacity it reached and its backlog growing."""
-    args = ["--profile", "open", "--variants", "uvicorn-limiter", "--thread-limit", "40",
-            "--work-seconds", "0.2", "--endpoints", "io/sync", "--rates", "100,150,250",
-            "--duration", "8", "--out", str(tmp_path), "--run-id", "overload"]  # fmt: skip
-    code, _, stderr = finish(loadlab("sweep", *args))
-    points = json.loads((tmp_path / "overload" / "run.json").read_text())["points"]
-    by_rate = {p["rate"]: p for p in points}
-    assert code == 0, stderr
-    assert {rate: p["status"] for rate, p in by_rate.items()} == {
-        100.0: "ok",
-        150.0: "ok",
-        250.0: "overloaded",
-    }, [p["flags"] for p in points]
-    over = by_rate[250.0]["stats"]
+def test_a_sweep_past_capacity_is_overloaded_and_exits_0(open_run):
+    """The 250/s step is overloaded, its throughput the capacity it reached and its backlog
+    growing; overloaded is a result, so with the two steps below capacity ok the sweep exits
+    0. (A step below capacity may be harness-bound for a p99 send lag alone, as the test of
+    punctual sends allows: then, and only then, the sweep exits 1.)"""
+    assert open_run[250.0]["status"] == "overloaded", open_run[250.0]["flags"]
+    over = open_run[250.0]["stats"]
     assert over["rps"] <= CAPACITY * 1.03 and over["backlog_rps"] > 0.03 * 250
+    below = {open_run[rate]["status"] for rate in (100.0, 150.0)}
+    assert below <= {"ok", "harness-bound"}
+    assert open_run["code"] == (0 if below == {"ok"} else 1)
 
 
 def test_a_cap_on_requests_in_flight_drops_sends_and_never_delays_them(tmp_path, stack):

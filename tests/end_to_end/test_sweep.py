@@ -236,10 +236,13 @@ def _wait_for_ok_point(run_json: Path, timeout: float = 300) -> None:
     raise AssertionError("no point finished in time")
 
 
-@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_interrupt_keeps_finished_points_and_resume_finishes_the_run(stack, tmp_path, sig, code):
+# RESUME reads only run.json, whichever signal cut the run, so it is run after one of them.
+@pytest.mark.parametrize(("sig", "code", "resume"),
+                         [(signal.SIGINT, 130, True), (signal.SIGTERM, 143, False)])  # fmt: skip
+def test_interrupt_keeps_finished_points_and_resume_finishes_the_run(stack, tmp_path, sig, code,
+                                                                     resume):  # fmt: skip
     """SIGINT or SIGTERM mid-sweep: exit 128+signal, nothing left running, finished points kept,
-    the report rendered; RESUME then completes the run."""
+    the report rendered; RESUME then completes the run (after SIGINT)."""
     args = ["--profile", "smoke", "--endpoints", "io/async,io/sync", "--users", "5,10",
             "--duration", "3", "--warmup", "3", "--out", str(tmp_path),
             "--run-id", "cut"]  # fmt: skip
@@ -253,6 +256,8 @@ def test_interrupt_keeps_finished_points_and_resume_finishes_the_run(stack, tmp_
     statuses = [p["status"] for p in before]
     assert "ok" in statuses and "pending" in statuses
     assert (tmp_path / "cut" / "index.html").exists()
+    if not resume:
+        return
     got, _, err = finish(loadlab("sweep", "--resume", str(tmp_path / "cut")))
     # Every point measured: a short step may settle late (unsteady, exit 1), never pending.
     after = points(tmp_path / "cut")
@@ -264,20 +269,13 @@ def test_interrupt_keeps_finished_points_and_resume_finishes_the_run(stack, tmp_
     assert kept and all(p == kept[p["id"]] for p in after if p["id"] in kept)
 
 
-def test_a_a_comparison_shows_no_significant_change(stack, tmp_path):
-    """Two back-to-back runs of the same small matrix claim no significant change.
-
-    A point of a short smoke step may honestly come out unsteady on a busy VM (the sweep then
-    exits 1): compare lists it as a key without a trusted number, never as a change."""
-    args = ["--profile", "smoke", "--endpoints", "io/sync", "--users", "10,60",
-            "--duration", "6", "--repeats", "2", "--out", str(tmp_path)]  # fmt: skip
-    for run_id in ("a", "b"):
-        code, _, err = finish(loadlab("sweep", *args, "--run-id", run_id))
-        statuses = {p["status"] for p in points(tmp_path / run_id)}
-        assert statuses <= {"ok", "unsteady"} and "ok" in statuses, err
-        assert code == (0 if statuses == {"ok"} else 1), err
-    code, markdown, err = finish(loadlab("compare", str(tmp_path / "a"), str(tmp_path / "b")))
+def test_a_a_comparison_shows_no_significant_change(twice):
+    """Two back-to-back runs of the same small matrix (conftest's `twice`) claim no
+    significant change."""
+    code, markdown, err = finish(loadlab("compare", str(twice / "a"), str(twice / "b")))
     assert code == 0, err
     table = [line for line in markdown.splitlines() if line.startswith("| uvicorn")]
-    assert table and all(line.count("no significant change") == 2 for line in table), markdown
-    assert (tmp_path / "b" / "compare.html").exists()
+    assert len(table) == 2 and all(line.count("no significant change") == 2 for line in table), (
+        markdown
+    )
+    assert (twice / "b" / "compare.html").exists()
