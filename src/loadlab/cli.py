@@ -51,9 +51,10 @@ def _measure(args: argparse.Namespace) -> workflow.Outcome | int:
             print(workflow.describe(plan))
             return 0
         # The container verify checked is the first group's (one start fewer); the session
-        # takes it down whatever happens before the sweep's own session begins.
-        with session(workflow.stack_for(plan)) as stack:
-            stack, prepared = workflow.preflight(stack, plan, keep=True)
+        # takes it down whatever happens before the sweep's own session begins. (A preflight
+        # that fails has left nothing up: verify tears down what it started.)
+        stack, prepared = workflow.preflight(workflow.stack_for(plan), plan, keep=True)
+        with session(stack):
             outcome = workflow.execute(plan, stack, prepared, warm=True)
     where = outcome.run.directory
     print(f"report: {where / 'index.html'}")
