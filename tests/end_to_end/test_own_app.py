@@ -22,8 +22,10 @@ pytestmark = pytest.mark.docker
 APP = ROOT / "tests" / "apps" / "blocking"
 BLOCK_SECONDS = 0.1
 THREADS = 4
-# 20 users through 4 threads of 0.1 s: 40/s. The issue's bound is 3 %; measured here 39.5 on
-# each of 3 runs (the requests' own overhead, ~1 ms each, is inside S).
+# 20 users through 4 threads: 4 / S a second, S measured at 2 users (nothing queues there).
+# The issue's bound is 3 %. Against the nominal 40/s it read 39.4, 39.5 (three runs) and once
+# 38.3, when S itself was 103.6 ms (a VM whose 0.1 s sleeps ran long): 4 / S was 38.6 then,
+# -0.7 %; +1.0 % in a run where S was 102.5 ms. The nominal 40/s stays as physics' upper bound.
 LIMITER_TOLERANCE = 0.03
 LITTLE_PCT = 0.5
 FAULT_SECONDS = 150  # the healthcheck's start period and retries, the image checks, teardown
@@ -58,10 +60,12 @@ def limited(tmp_path_factory, stack):
 
 
 def test_the_probe_sets_the_limiter_and_it_binds(limited):
-    """THREAD_LIMIT=4 with 0.1 s blocking calls gives 40/s at 20 users, within 3 %."""
+    """THREAD_LIMIT=4 with 0.1 s blocking calls: at 20 users 4 / S a second within 3 % (S the
+    mean at 2 users), and never more than 4 / 0.1 = 40 (no pool exceeds P / S)."""
     _, points = limited
-    assert points[20]["stats"]["rps"] == pytest.approx(THREADS / BLOCK_SECONDS,
-                                                       rel=LIMITER_TOLERANCE)  # fmt: skip
+    rps, service = points[20]["stats"]["rps"], points[2]["stats"]["mean_ms"] / 1000
+    assert rps == pytest.approx(THREADS / service, rel=LIMITER_TOLERANCE), (rps, service)
+    assert rps <= THREADS / BLOCK_SECONDS * 1.01
     assert points[20]["runtime"]["thread_limiter_tokens"] == THREADS
 
 
