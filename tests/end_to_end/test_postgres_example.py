@@ -25,13 +25,25 @@ CONNECTIONS = {"5": 15, "30": 40}  # DB_POOL_SIZE -> pool_size + max_overflow (1
 
 @pytest.fixture(scope="module")
 def example(tmp_path_factory, stack):
+    """The example's sweep, measured again once if its only fault was a point the lab marked
+    unsteady. Marking it is the lab working (tests/measure/test_steady.py); this module's
+    subject is the knee. On CI the default pool's 60-user step did not settle once (137.8 +-
+    4.0/s; four sweeps here read 143.1-144.5 +- 1.1-1.7, and no series of their 24 points came
+    past 1.8 of the 3 standard errors the drift test fires at): a second sweep answers a
+    disturbance of the machine, no tolerance is widened for it."""
     out = tmp_path_factory.mktemp("pg")
-    args = ["--target", str(EXAMPLE), "--users", "5,30,60", "--warmup", "4", "--duration",
-            "6", "--out", str(out), "--run-id", "pg"]  # fmt: skip
-    code, _, err = finish(loadlab("sweep", *args), timeout=1800)
-    assert code == 0, err
-    assert leftovers() == []
-    return json.loads((out / "pg" / "run.json").read_text())
+    for run_id in ("pg", "pg-again"):
+        args = ["--target", str(EXAMPLE), "--users", "5,30,60", "--warmup", "4", "--duration",
+                "6", "--out", str(out), "--run-id", run_id]  # fmt: skip
+        code, _, err = finish(loadlab("sweep", *args), timeout=1800)
+        assert leftovers() == []
+        assert code in (0, 1), err
+        run = json.loads((out / run_id / "run.json").read_text())
+        if code == 0:
+            return run
+        statuses = {p["status"] for p in run["points"]}
+        assert statuses == {"ok", "unsteady"}, err  # anything else is not the machine's spread
+    raise AssertionError(f"two sweeps each had an unsteady point: {err}")
 
 
 def by_pool(run: dict) -> dict[str, dict[int, dict]]:
