@@ -180,8 +180,8 @@ def test_a_remeasured_point_without_a_window_is_absent(tmp_path, monkeypatch):
 
 def test_the_answer_is_checked_after_idle_and_before_locust_starts(tmp_path, monkeypatch):
     """Before a Locust run the target is waited idle, its limits checked and each endpoint's
-    answer checked; a wrong answer fails the run's points with its reason and Locust never
-    starts."""
+    answer checked (within the target file's answer_seconds); a wrong answer fails the run's
+    points with its reason and Locust never starts."""
     calls: list[str] = []
     readiness = sweep_module.readiness
 
@@ -189,8 +189,8 @@ def test_the_answer_is_checked_after_idle_and_before_locust_starts(tmp_path, mon
         calls.append("wait_idle")
         return {}
 
-    def check_answer(url, target, endpoint) -> bytes:
-        calls.append(f"check_answer {endpoint}")
+    def check_answer(url, target, endpoint, timeout) -> bytes:
+        calls.append(f"check_answer {endpoint} {timeout:g}")
         raise PointError(f"/{endpoint} answered 500")
 
     monkeypatch.setattr(readiness, "wait_idle", wait_idle)
@@ -200,8 +200,8 @@ def test_the_answer_is_checked_after_idle_and_before_locust_starts(tmp_path, mon
     sweep = make(tmp_path, stack)
     sweep.execute()
     assert "run_locust" not in stack.calls, "Locust started although the answer was wrong"
-    assert calls == ["wait_idle", "limits", "check_answer io/async",
-                     "wait_idle", "limits", "check_answer io/sync"]  # fmt: skip
+    assert calls == ["wait_idle", "limits", "check_answer io/async 120",
+                     "wait_idle", "limits", "check_answer io/sync 120"]  # fmt: skip
     errors = {r.point.endpoint: r.error for r in sweep.run.points.values()}
     assert errors == {"io/async": "/io/async answered 500", "io/sync": "/io/sync answered 500"}
     assert {r.status for r in sweep.run.points.values()} == {"failed"}

@@ -163,7 +163,8 @@ class Sweep:
         readiness.check_limits(idle, placement)
         target = list(self.stack.container_ids(first.variant).values())[:1]
         for request in self.requests(first.endpoint):
-            readiness.check_answer(url, self.plan.target, request.name)
+            readiness.check_answer(url, plan.target, request.name,
+                                   timeout=plan.target.answer_seconds)  # fmt: skip
         client = set(parse_cpuset(placement.locust_cpuset))  # the client where Locust runs
         # Before the run, each step's CPU cost at its own concurrency, or the endpoint's service
         # time at low load: the yardstick's inputs, measured on this container and never from

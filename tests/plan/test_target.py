@@ -233,6 +233,11 @@ BAD = [
     ("debian-short", doc(tail='[debian_images]\npy = ["a"]'), "debian_images.py[0]", "'a'"),
     ("debian-item", doc(tail="[debian_images]\npy = [1]"), "debian_images.py[0]", "a string"),
     ("demo", doc('demo = "yes"'), "demo", "must be true or false, got 'yes'"),
+    ("answer-type", doc('answer_seconds = "5"'), "answer_seconds", "a number of seconds, got '5'"),
+    ("answer-bool", doc("answer_seconds = true"), "answer_seconds", "a number of seconds"),
+    ("answer-low", doc("answer_seconds = 0.4"), "answer_seconds", "between 0.5 and 600"),
+    ("answer-high", doc("answer_seconds = 601"), "answer_seconds", "between 0.5 and 600"),
+    ("answer-nan", doc("answer_seconds = nan"), "answer_seconds", "got nan"),
     ("name-override", doc('name = "My App"'), "name", "got 'My App'; e.g. 'my-app'"),
     ("name-edge-dash", doc('name = "-app"'), "name", "must be a slug"),
     ("name-empty", doc('name = ""'), "name", "must be a slug"),
@@ -318,6 +323,7 @@ def test_defaults(tmp_path):
         (),
         False,
     )
+    assert t.answer_seconds == 30.0
 
 
 def test_every_key_given(tmp_path):
@@ -325,7 +331,7 @@ def test_every_key_given(tmp_path):
     headers sorted, env and knob values as the environment gets them."""
     text = doc(
         'name = "shop"\nwheels = "service"\ncompose = "compose.yaml"\nservices = ["db", "cache"]'
-        "\ndemo = true",
+        "\ndemo = true\nanswer_seconds = 0.5",
         endpoints=ep(
             method='"post"',
             body='"{}"',
@@ -351,7 +357,8 @@ def test_every_key_given(tmp_path):
         where / "compose.yaml",
     )
     assert t.build.is_absolute() and t.compose.is_absolute()
-    assert (t.wheels, t.services, t.demo) == ("service", ("db", "cache"), True)
+    assert (t.wheels, t.services, t.demo, t.answer_seconds) == ("service", ("db", "cache"), True,
+                                                                0.5)  # fmt: skip
     assert t.endpoints[0] == TargetEndpoint(
         "read", "/items", "POST", "{}", (("A", "1"), ("b", "2")), 201, "id", 3
     )

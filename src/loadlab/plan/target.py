@@ -12,6 +12,7 @@ is read and checked by ``plan.target_file``.
     build = "dir"                 # a build context with a Dockerfile (relative to this file)
     app = "package.module:app"    # the ASGI application
     health = "/health"            # answers 2xx once the app is ready
+    answer_seconds = 30           # verify's bound on one answer: longer is a hang
     [[endpoints]]
     name = "read"  path = "/items?limit=5"  method = "GET"  headers = {}  (body: not on GET)
     expect_status = 200  expect_body = "substring"  weight = 1
@@ -83,6 +84,8 @@ class Target:
     services: tuple[str, ...] = ()  # its services, started healthy before the target
     debian_images: tuple[tuple[str, tuple[str, ...]], ...] = ()  # tag -> Debian packages
     demo: bool = False  # the lab's own demo app (its models and answer checks apply)
+    # The longest one answer may take while verify checks each endpoint once; longer is a hang.
+    answer_seconds: float = 30.0
     sweep: tuple[tuple[str, str], ...] = ()  # [sweep]: the setting's defaults, as text
     extra: dict = field(default_factory=dict, compare=False)
 

@@ -27,13 +27,17 @@ from loadlab.plan.target_keys import (
     _key,
     _known,
     _path,
+    _seconds,
     _string,
     _table,
     _Where,
 )
 
 TOP_KEYS = ("name", "image", "build", "app", "health", "endpoints", "env", "knobs", "sweep",
-            "wheels", "compose", "services", "debian_images", "demo")  # fmt: skip
+            "wheels", "compose", "services", "debian_images", "demo",
+            "answer_seconds")  # fmt: skip
+ANSWER_SECONDS = (0.5, 600.0)  # verify's bound on one answer: under a request's own overheads,
+# or past any client's patience, is a typo
 KNOB_VALUE = re.compile(r"[A-Za-z0-9._:-]+")
 VARIABLE = re.compile(r"[A-Z_][A-Z0-9_]*")
 IMAGE = re.compile(r"[^\s:]+(?::[^\s:]+)*")  # "name" or "name:tag", a registry's port allowed
@@ -74,8 +78,14 @@ def load(path: str | Path) -> Target:
         services=_services(raw.get("services"), compose, where),
         debian_images=_debian_images(raw.get("debian_images", {}), where),
         demo=_bool(raw.get("demo", False), "demo", where),
+        answer_seconds=_answer_seconds(raw, where),
         sweep=_sweep(raw.get("sweep", {}), where),
     )
+
+
+def _answer_seconds(raw: dict, where: _Where) -> float:
+    value = raw.get("answer_seconds", Target.answer_seconds)
+    return _seconds(value, "answer_seconds", *ANSWER_SECONDS, where)
 
 
 def _locate(path: Path) -> Path:

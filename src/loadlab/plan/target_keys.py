@@ -66,6 +66,15 @@ def _int(value: Any, key: str, low: int, high: int, where: _Where) -> int:
     return value
 
 
+def _seconds(value: Any, key: str, low: float, high: float, where: _Where) -> float:
+    # TOML's true is a Python int too; a bound of true is a mistake, not 1 s.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        where.fail(key, f"must be a number of seconds, got {value!r}")
+    if not low <= value <= high:  # NaN fails this as well
+        where.fail(key, f"must be between {low:g} and {high:g} seconds, got {value}")
+    return float(value)
+
+
 def _bool(value: Any, key: str, where: _Where) -> bool:
     if not isinstance(value, bool):
         where.fail(key, f"must be true or false, got {value!r}")
