@@ -13,6 +13,7 @@ import math
 import os
 import signal
 import subprocess
+import time
 import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -30,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[3]  # the checkout: src/loadlab/stack/co
 LOCUST = ("locust-master", "locust-worker")
 ENGINES_FILE = "compose.engines.yaml"  # added when a run spreads over Docker engines
 REMOTE_OUT = "locust-out"  # on an engine other than the driver's own: a volume, copied back
+READY_POLL = 0.1  # s between the driver's own readiness probes of a starting target
 
 
 # Compose interpolates these from the environment; the driver owns them while it runs.
@@ -134,22 +136,55 @@ class Stack:
         return done
 
     def up(self, variant: str, settings: Mapping[str, str], timeout: float = 120) -> None:
-        """Start ``variant`` fresh with ``settings`` and wait until its healthcheck passes."""
+        """Start ``variant`` fresh with ``settings``; return once it is ready (``_until_ready``)."""
         # Only a variant that names its Python picks the image; otherwise the stack's own
         # TARGET_TAG (a test's, say) or compose.yaml's default stands.
         named = {"TARGET_TAG": image_of(variant).rpartition(":")[2]} if "@" in variant else {}
-        self.compose(
-            "up",
-            "--detach",
-            "--wait",
-            "--no-build",
-            "--force-recreate",
-            "--wait-timeout",
-            str(int(timeout)),
-            service_of(variant),
-            env={**settings, **named},
-            timeout=timeout + 30,
-        )
+        env = {**settings, **named}
+        self.compose("up", "--detach", "--no-build", "--force-recreate", service_of(variant),
+                     env=env, timeout=timeout + 30)  # fmt: skip
+        health = {**self.env, **env}.get("TARGET_HEALTH", "/health")  # compose.yaml's default
+        self._until_ready(variant, health, timeout)
+
+    def _until_ready(self, variant: str, health: str, timeout: float) -> None:
+        """Until the health path answers 2xx where the load will reach it and every worker
+        process has answered /runtime (one still importing the app would share the first
+        window's CPU); Docker's own verdicts, exited or unhealthy, end the wait at once.
+
+        `compose up --wait` reads Docker's healthcheck, whose first probe runs an interval
+        (2 s) after the start: a target that answered after 1.4 s was waited on for 3 s, on
+        every start of every sweep. A shorter interval would probe inside the measured
+        container all through the windows."""
+        deadline = time.monotonic() + timeout
+        ids = self.compose("ps", "--all", "--quiet", service_of(variant)).stdout.split()
+        url = None
+        while True:
+            self._alive(ids)
+            url = url or self._published(variant)
+            if url is not None and _answers(url + health) and _every_worker(url):
+                return
+            if time.monotonic() > deadline:
+                raise EngineError(f"{service_of(variant)} was not ready within {timeout:g} s")
+            time.sleep(READY_POLL)
+
+    def _alive(self, ids: list[str]) -> None:
+        """Raise EngineError if a container of ``ids`` exited or Docker found it unhealthy."""
+        if not ids:
+            raise EngineError("no container was created")
+        form = "{{.Name}} {{.State.Status}} {{.State.ExitCode}} {{if .State.Health}}" \
+               "{{.State.Health.Status}}{{end}}"  # fmt: skip
+        for line in self.docker("inspect", "--format", form, *ids).stdout.splitlines():
+            name, status, code, *health = line.split()
+            if status in ("exited", "dead"):
+                raise EngineError(f"container {name.lstrip('/')} exited ({code})")
+            if health == ["unhealthy"]:
+                raise EngineError(f"container {name.lstrip('/')} is unhealthy")
+
+    def _published(self, variant: str) -> str | None:
+        try:
+            return self.url(variant)
+        except EngineError:
+            return None  # not yet published: the container is still being started
 
     def stop(self, *services: str) -> None:
         names = [service_of(s) for s in services]
@@ -250,6 +285,32 @@ def _epoch(text: str) -> float:
     stamp = text.rstrip("Z").split(".")
     seconds = dt.datetime.fromisoformat(stamp[0]).replace(tzinfo=dt.UTC).timestamp()
     return seconds + (float("0." + stamp[1]) if len(stamp) > 1 else 0.0)
+
+
+def _answers(url: str) -> bool:
+    """Whether GET ``url`` answers 2xx now (a probe: any failure is "not yet")."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return 200 <= response.status < 300
+    except (OSError, ValueError):  # HTTPError (a 503 while it starts) is an OSError
+        return False
+
+
+def _every_worker(url: str) -> bool:
+    """Whether each of the server's worker processes answered /runtime in a few reads (each
+    read reaches one of them: they share the listening socket)."""
+    seen: set[int] = set()
+    reads, workers = 0, 1
+    while reads < 4 * workers:
+        try:
+            runtime = get_json(url + RUNTIME, timeout=2)
+        except EngineError:
+            return False
+        reads, workers = reads + 1, int(runtime.get("workers") or 1)
+        seen.add(runtime.get("pid"))
+        if len(seen) >= workers:
+            return True
+    return False
 
 
 def get_json(url: str, timeout: float = 10) -> dict:
