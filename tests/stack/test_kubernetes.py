@@ -313,6 +313,9 @@ class Recording(Stack):
         self.calls.append((args, dict(env or {})))
         return subprocess.CompletedProcess(args, 0, "", "")
 
+    def _until_ready(self, variant, health, timeout):
+        pass  # no engine: nothing was started to wait for
+
 
 @pytest.fixture
 def lab(tmp_path, monkeypatch):
