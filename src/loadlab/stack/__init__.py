@@ -23,6 +23,8 @@ containers did.
   LocustTest of Locust's operator per run), never applied (manifests, write).
 - ``lock``: one lab at a time per checkout (hold).
 - ``metadata``: the environment a run was measured in (collect).
+- ``image_facts``: what a container of an image answered (its Locust version, whether a
+  server's modules import), kept by image id so it is asked once (known, remember).
 
 Nothing is imported here: make reads ``variables`` with the machine's bare python3.
 """

@@ -23,6 +23,7 @@ from pathlib import Path
 from loadlab.errors import ConfigError, EngineError
 from loadlab.plan.target import Target
 from loadlab.plan.variants import image_of, knobs_of, service_of
+from loadlab.stack import image_facts
 from loadlab.stack.compose import ROOT
 
 PROBE_DOCKERFILE = ROOT / "services" / "probe.Dockerfile"
@@ -65,9 +66,14 @@ def prepare(target: Target, variants: Iterable[str]) -> Prepared:
 
 
 def check_needs(image: str, variants: Iterable[str]) -> None:
-    """Refuse, in one line, an image that lacks what a variant's server needs."""
+    """Refuse, in one line, an image that lacks what a variant's server needs. An image found
+    to hold them is not asked again (``image_facts``: by its id)."""
+    ident = _id_or_none(image)
     for variant in variants:
         needs = NEEDS.get(service_of(variant), DEFAULT_NEEDS)
+        question = "imports " + " ".join(needs)
+        if image_facts.known(ident, question) == "yes":
+            continue
         done = subprocess.run(
             ["docker", "run", "--rm", "--network", "none", "--entrypoint", "python3", image,
              "-m", "loadlab.probe", "check", *needs],
@@ -76,6 +82,15 @@ def check_needs(image: str, variants: Iterable[str]) -> None:
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["no output"])[-1].removeprefix("error: ")
             raise ConfigError(f"{image} cannot run the {service_of(variant)} variant: {last}")
+        image_facts.remember(ident, question, "yes")
+
+
+def _id_or_none(image: str) -> str | None:
+    """The image's id; None if the engine cannot say (the check's own run then explains)."""
+    try:
+        return image_id(image)
+    except EngineError:
+        return None
 
 
 def compose_env(target: Target, prepared: Prepared, variant: str, env_dir: Path) -> dict:

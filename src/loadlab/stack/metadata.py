@@ -14,9 +14,11 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+from loadlab.stack import image_facts
 from loadlab.stack.compose import ROOT
 
 IMAGES = {"target": "loadlab/target:latest", "locust": "loadlab/locust:latest"}
+QUESTION = "locust --version"
 
 
 def _run(*argv: str, timeout: float = 60) -> str | None:
@@ -60,9 +62,20 @@ def collect_tools(md: dict) -> None:
         md["docker_version"] = docker
     if compose := _run("docker", "compose", "version", "--short"):
         md["compose_version"] = compose
-    out = _run("docker", "run", "--rm", IMAGES["locust"], "--version")
-    if out and out.split()[:1] == ["locust"]:
-        md["locust_version"] = out.split()[1]
+    if locust := locust_version(md.get("images", {}).get("locust")):
+        md["locust_version"] = locust
+
+
+def locust_version(image_id: str | None, facts: Path | None = None) -> str | None:
+    """What `locust --version` says in the Locust image: asked once per image id."""
+    if found := image_facts.known(image_id, QUESTION, facts):
+        return found
+    out = _run("docker", "run", "--rm", image_id or IMAGES["locust"], "--version")
+    words = out.split() if out else []
+    if words[:1] != ["locust"] or len(words) < 2:
+        return None
+    image_facts.remember(image_id, QUESTION, words[1], facts)
+    return words[1]
 
 
 def collect_python(md: dict) -> None:
