@@ -80,8 +80,8 @@ def test_a_full_disk_is_a_clear_error_and_keeps_what_was_measured(stack, tiny_di
 
 
 def test_sigterm_while_starting_exits_143_and_leaves_nothing(stack, tmp_path):
-    """SIGTERM while the target comes up (verify's `compose up --wait`, before any run is
-    made): exit 143, no container or network left behind, no run on disk."""
+    """SIGTERM while the target comes up (verify waiting for it to be ready, before any run
+    is made): exit 143, no container or network left behind, no run on disk."""
     proc = loadlab("sweep", "--profile", "smoke", "--out", str(tmp_path), "--run-id", "s")
     label = f"label=com.docker.compose.project={PROJECT}"
     deadline = time.monotonic() + 60
@@ -92,7 +92,7 @@ def test_sigterm_while_starting_exits_143_and_leaves_nothing(stack, tmp_path):
         ).stdout.strip()
     ):
         time.sleep(0.1)
-    proc.send_signal(signal.SIGTERM)  # the container exists: its healthcheck has not passed
+    proc.send_signal(signal.SIGTERM)  # the container exists: not yet ready
     code, _, err = finish(proc)
     assert code == 143, err
     assert leftovers() == []
