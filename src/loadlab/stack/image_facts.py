@@ -10,9 +10,10 @@ be read or written is as if empty.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
+from loadlab import durable
+from loadlab.errors import LabError
 from loadlab.stack.compose import ROOT
 
 FILE = ROOT / "build" / "image-facts.json"  # {image id: {question: answer}}
@@ -43,11 +44,9 @@ def _read(file: Path) -> dict:
 
 
 def _write(file: Path, facts: dict) -> None:
-    """Whole or not at all: a sweep beside this one may be reading it."""
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
-        partial = file.with_name(f"{file.name}.{os.getpid()}")
-        partial.write_text(json.dumps(facts, indent=1, sort_keys=True) + "\n")
-        partial.replace(file)
-    except OSError:
+        # Whole or not at all: a sweep beside this one may be reading it.
+        durable.write_atomic(file, json.dumps(facts, indent=1, sort_keys=True) + "\n")
+    except (OSError, LabError):
         pass  # not kept: asked again next time
