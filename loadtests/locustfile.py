@@ -33,6 +33,7 @@ import itertools
 import json
 import os
 import socket
+import time
 from pathlib import Path
 
 import gevent
@@ -231,6 +232,9 @@ def _sleep_until(when: float) -> None:
 
 
 SPIN = 0.001
+TAIL_POLL = 0.05  # seconds between looks at what is still in flight after the last send
+DONE_MESSAGE = "lab_done"  # a worker to the master: every answer of mine is in
+_done: set[str] = set()  # on the master: the workers that said so
 
 
 class OpenLoop(FastHttpUser):
@@ -265,6 +269,12 @@ class OpenLoop(FastHttpUser):
                     recorder.dropped(intended)
                     continue
                 gevent.spawn(self._send, next(ids), intended, recorder)
+        # Every answer in (or the tail spent): this worker tells the master, which ends the
+        # run once every worker has, rather than always waiting out the whole tail.
+        last = offered.planned_times(steps, t0)[-1].end
+        while _open["in_flight"] and now() < last + offered.OPEN_TAIL:
+            gevent.sleep(TAIL_POLL)
+        self.environment.runner.send_message(DONE_MESSAGE, {"index": index})
         gevent.sleep(offered.OPEN_TAIL * 10)  # the master ends the run
 
     def _send(self, key: int, intended: float, recorder: Recorder) -> None:
@@ -303,16 +313,52 @@ if os.environ.get(offered.STEPS_VARIABLE) and LOAD == "open":
                 self.workers = max(self.runner.worker_count, 1)
                 self.t0 = at + offered.OPEN_START_DELAY
                 self.runner.send_message("lab_t0", {"t0": self.t0, "workers": self.workers})
-            end = self.t0 + sum(s.seconds for s in self.steps) + offered.OPEN_TAIL
-            return (self.workers, float(self.workers)) if at < end else None
+            last = self.t0 + sum(s.seconds for s in self.steps)
+            over = at >= last + offered.OPEN_TAIL or (at >= last and len(_done) >= self.workers)
+            return None if over else (self.workers, float(self.workers))
 
         @property
         def times(self) -> list[offered.StepTimes]:
             return offered.planned_times(self.steps, self.t0 or 0.0)
 
 
+# Locust's headless master looks for its expected workers once a second, and its quit sleeps
+# half a second and is called three times at the end of a shape (by the shape, by the headless
+# main, at shutdown): about two seconds of every run spent waiting on nothing. The master
+# polls for its workers here, before Locust's first look, and quits once (the later calls
+# would only send workers that already left a second "quit" and sleep again).
+WORKER_POLL = 0.05  # seconds
+
+
+def _await_workers(runner: MasterRunner, expected: int, limit: float) -> None:
+    """Until ``expected`` workers are ready or ``limit`` seconds passed (then Locust's own
+    wait gives up with its own error)."""
+    deadline = time.monotonic() + limit
+    while len(runner.clients.ready) < expected and time.monotonic() < deadline:
+        gevent.sleep(WORKER_POLL)
+
+
+def _quit_once(runner: MasterRunner) -> None:
+    quit_ = runner.quit
+    called = []
+
+    def once() -> None:
+        if not called:
+            called.append(True)
+            quit_()
+
+    runner.quit = once
+
+
 @events.init.add_listener
 def _on_init(environment, **_: object) -> None:
+    if isinstance(environment.runner, MasterRunner):
+        options = environment.parsed_options
+        _quit_once(environment.runner)
+        environment.runner.register_message(DONE_MESSAGE, lambda msg, **_kw: _done.add(msg.node_id))
+        if options is not None and options.headless:
+            _await_workers(environment.runner, options.expect_workers,
+                           options.expect_workers_max_wait or 60)  # fmt: skip
     if isinstance(environment.runner, WorkerRunner):
 
         def start(environment, msg, **_kw: object) -> None:
