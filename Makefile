@@ -140,7 +140,8 @@ sweep: venv ## the main job: sweep variants x endpoints x CPU limits x users, wr
 # make capacity: the CPU range is CPUS (0.25..2), THREAD_LIMIT a list to try (20,40,80).
 capacity_args = $(if $(call given,RATE),--rate='$(RATE)') $(if $(call given,SLO),--slo='$(SLO)') \
   $(if $(call given,CPU_STEP),--cpu-step='$(CPU_STEP)') \
-  $(if $(call given,HEADROOM),--headroom='$(HEADROOM)')
+  $(if $(call given,HEADROOM),--headroom='$(HEADROOM)') \
+  $(if $(call given,ATTEMPTS),--attempts='$(ATTEMPTS)')
 
 .PHONY: capacity
 capacity: venv ## the cheapest configuration meeting an SLO: make capacity ENDPOINTS=e RATE=300 'SLO=p99<250ms' CPUS=0.25..2

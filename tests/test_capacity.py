@@ -32,6 +32,8 @@ def test_users_search_under_a_closed_loop(tmp_path):
     (dict(rate=None), "RATE"), (dict(users="10"), "RATE"), (dict(objective="p99"), "SLO"),
     (dict(thread_limit="20,0"), "THREAD_LIMIT"), (dict(cpus="1..0.5"), "CPUS"),
     (dict(cpu_step="x"), "CPU_STEP"), (dict(rate=None, users="10,20"), "USERS"),
+    (dict(attempts="0"), "ATTEMPTS"), (dict(attempts="6"), "ATTEMPTS"),
+    (dict(attempts="2.5"), "ATTEMPTS"),
 ])  # fmt: skip
 def test_bad_input_is_one_line_naming_it(tmp_path, changes, named):
     with pytest.raises(ConfigError) as caught:
@@ -39,12 +41,18 @@ def test_bad_input_is_one_line_naming_it(tmp_path, changes, named):
     assert named in str(caught.value) and "\n" not in str(caught.value)
 
 
+def test_attempts_are_three_windows_unless_asked(tmp_path):
+    assert planned(tmp_path)[1].attempts == 3
+    assert planned(tmp_path, attempts="1")[1].attempts == 1
+    assert planned(tmp_path, attempts="5")[1].attempts == 5
+
+
 def test_resume_asks_what_the_interrupted_search_asked(tmp_path):
     """RESUME alone continues the same search (its question read back from run.json); a
     setting given with it that disagrees is refused in one line."""
     from loadlab import capacity, workflow
 
-    plan, ask = planned(tmp_path, headroom=True)
+    plan, ask = planned(tmp_path, headroom=True, attempts="2")
     run = workflow.open_run(plan)
     run.config["capacity"] = capacity.ask_json(ask)
     run.save()
@@ -55,6 +63,9 @@ def test_resume_asks_what_the_interrupted_search_asked(tmp_path):
     assert again == ask and again_plan.directory == run.directory
     with pytest.raises(ConfigError, match="RATE was 150, not 300"):
         plan_of(resumed, **{**nothing, "rate": "300"})
+    with pytest.raises(ConfigError, match="ATTEMPTS was 2, not 3"):
+        plan_of(resumed, **{**nothing, "attempts": "3"})
+    assert plan_of(resumed, **{**nothing, "attempts": "2"})[1].attempts == 2
     with pytest.raises(ConfigError, match="no capacity search"):
         plan_of({"resume": str(tmp_path)}, **nothing)
 

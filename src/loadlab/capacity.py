@@ -47,7 +47,7 @@ class Ask:
     cpu_range: tuple[float, float]
     cpu_step: float = 0.05
     thread_limits: tuple[int, ...] | None = None
-    attempts: int = 3  # a trial and its re-measurements, each window twice the last
+    attempts: int = bisection.ATTEMPTS  # a trial and its re-measurements, each window 2x
     headroom: bool = True
     load: str = "open"  # "closed": USERS instead of RATE
 
@@ -262,7 +262,8 @@ def _resumed(directory: Path, asked: dict) -> dict:
            "objective": stored["objective"], "cpus": "{:g}..{:g}".format(*stored["cpu_range"]),
            "cpu_step": f"{stored['cpu_step']:g}",
            "thread_limit": ",".join(map(str, limits)) if limits else None,
-           "headroom": stored["headroom"]}  # fmt: skip
+           "headroom": stored["headroom"],
+           "attempts": f"{stored.get('attempts', bisection.ATTEMPTS)}"}  # fmt: skip
     for key, value in asked.items():
         if value is not None and str(value) != str(was[key]):
             raise ConfigError(f"RESUME continues the search as it was asked: {key.upper()} was "
@@ -276,20 +277,22 @@ def _ci(interval) -> str:
 
 def plan_of(given: dict[str, str], *, rate: str | None, users: str | None,
             objective: str | None, cpus: str | None, cpu_step: str | None,
-            thread_limit: str | None, headroom: bool | None) -> tuple[Plan, Ask]:  # fmt: skip
+            thread_limit: str | None, headroom: bool | None,
+            attempts: str | None = None) -> tuple[Plan, Ask]:  # fmt: skip
     """The plan of a capacity search and what it asks, from the settings as given (strings):
     every value checked before anything starts, each problem a ConfigError of one line. With
     RESUME, what the search asks is the interrupted one's (run.json), never a new question."""
     if given.get("resume"):
         asked = {"rate": rate, "users": users, "objective": objective, "cpus": cpus,
                  "cpu_step": cpu_step, "thread_limit": thread_limit,
-                 "headroom": headroom}  # fmt: skip
+                 "headroom": headroom, "attempts": attempts}  # fmt: skip
         asked = _resumed(Path(given["resume"]), asked)
         rate, users, objective, cpus = (asked[k] for k in ("rate", "users", "objective", "cpus"))
-        cpu_step, thread_limit, headroom = (
+        cpu_step, thread_limit, headroom, attempts = (
             asked["cpu_step"],
             asked["thread_limit"],
             asked["headroom"],
+            asked["attempts"],
         )
     headroom = True if headroom is None else headroom
     if (rate is None) == (users is None) or objective is None:
@@ -315,8 +318,24 @@ def plan_of(given: dict[str, str], *, rate: str | None, users: str | None,
     except ValueError:
         raise ConfigError(f"CPU_STEP must be a number of CPUs, got {cpu_step!r}") from None
     cpu_grid(*cpu_range, step)  # a bad step is refused here
+    windows = _attempts(attempts)
     level = plan.users[0] if closed else plan.rates[0]
     ask = Ask(float(level), wanted, cpu_range, step,
-              tuple(int(x) for x in limits) if limits else None, headroom=headroom,
-              load=plan.load)  # fmt: skip
+              tuple(int(x) for x in limits) if limits else None, attempts=windows,
+              headroom=headroom, load=plan.load)  # fmt: skip
     return plan, ask
+
+
+def _attempts(text: str | None) -> int:
+    """ATTEMPTS: how many windows a trial gets before it stays undecided."""
+    if text in (None, ""):
+        return bisection.ATTEMPTS
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= bisection.MAX_ATTEMPTS:
+        raise ConfigError(
+            f"ATTEMPTS must be a whole number from 1 to {bisection.MAX_ATTEMPTS}, got {text!r}"
+        )
+    return value

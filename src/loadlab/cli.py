@@ -21,6 +21,7 @@ from loadlab.plan import placement as cpus_mod
 from loadlab.plan.config import SweepConfig, settings_help
 from loadlab.report import index
 from loadlab.results import Run
+from loadlab.search.bisection import ATTEMPTS
 from loadlab.stack import lock
 from loadlab.stack.compose import ROOT, session
 
@@ -133,6 +134,7 @@ def capacity_plan(args: argparse.Namespace):
         cpu_step=args.cpu_step,
         thread_limit=args.thread_limit,
         headroom=None if args.headroom is None else args.headroom == "1",
+        attempts=args.attempts,
     )
 
 
@@ -278,6 +280,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--cpu-step", dest="cpu_step", help="the CPU grid's step (default 0.05)")
     p.add_argument("--headroom", choices=("0", "1"),
                    help="1 (default): also try the answer at 1.5x and 2x the rate")  # fmt: skip
+    p.add_argument("--attempts", help=f"windows a trial gets (default {ATTEMPTS})")
     p.set_defaults(func=_cmd_capacity)
     p = _add_sweep(sub, "kubernetes", "write the plan as Kubernetes manifests (not applied)")
     p.add_argument("--manifests", required=True, help="a new or empty directory to write to")

@@ -26,6 +26,9 @@ from dataclasses import dataclass, field
 from loadlab.search.slo import FAIL, PASS, UNDECIDED
 from loadlab.search.space import Combo
 
+ATTEMPTS = 3  # windows a trial gets by default (each twice the last) before it stays undecided
+MAX_ATTEMPTS = 5  # the fifth window is 16 times the first
+
 
 @dataclass(frozen=True)
 class Trial:
@@ -80,7 +83,7 @@ def decide(combo: Combo, cpus: float, rate: float, measure: Measure, attempts: i
 
 
 def search_combo(combo: Combo, grid: tuple[float, ...], rate: float, measure: Measure, *,
-                 attempts: int = 3, best: float | None = None, guess: float | None = None,
+                 attempts: int = ATTEMPTS, best: float | None = None, guess: float | None = None,
                  model: Model | None = None) -> ComboOutcome:  # fmt: skip
     """The smallest limit of ``grid`` at which ``combo`` passes, below ``best`` if given."""
     out = ComboOutcome(combo)
@@ -124,7 +127,7 @@ def search_combo(combo: Combo, grid: tuple[float, ...], rate: float, measure: Me
 
 def search(
     combos: list[Combo], grid: tuple[float, ...], rate: float, measure: Measure, *,
-    attempts: int = 3, guesses: dict[Combo, float] | None = None, model: Model | None = None,
+    attempts: int = ATTEMPTS, guesses: dict[Combo, float] | None = None, model: Model | None = None,
 ) -> list[ComboOutcome]:  # fmt: skip
     """Every combination searched in turn, each pruned by the cheapest answer so far."""
     outcomes, best = [], None

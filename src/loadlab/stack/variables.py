@@ -76,6 +76,7 @@ MAKE_ARGUMENTS = (
     "SLO",  # make capacity: the objective, e.g. p99<250ms
     "CPU_STEP",  # make capacity: the CPU grid's step
     "HEADROOM",  # make capacity: 0 skips the headroom trials
+    "ATTEMPTS",  # make capacity: windows a trial gets before it stays undecided
     "MANIFESTS",  # make kubernetes: where the manifests go
     "NAMESPACE",  # make kubernetes: their namespace
     "REGISTRY",  # make kubernetes: where the cluster pulls the images from
