@@ -50,6 +50,8 @@ def test_the_cpu_binds_a_cpu_bound_endpoint(stack, tmp_path):
         "0.25",
         "--duration",
         "10",
+        "--attempts",
+        "2",  # an undecided neighbour costs 10 + 20 s of windows, not 10 + 20 + 40
     )
     assert code == 0, said
     answer, neighbour = card["answer"], card["neighbour"]
@@ -92,7 +94,7 @@ def test_too_few_threads_are_infeasible_and_enough_answer_across_a_ctrl_c(stack,
                    "--warmup", "4", "--variants", "uvicorn-limiter", "--thread-limit",
                    "20,40,80", "--endpoints", "io/sync", "--work-seconds", "0.2",
                    "--rate", "150", "--slo", "p99<250ms", "--cpus", "1",
-                   "--duration", "6")  # fmt: skip
+                   "--duration", "6", "--attempts", "2")  # fmt: skip
     first = _first_trial(tmp_path / "cap" / "run.json")
     proc.send_signal(signal.SIGINT)
     code, _, err = finish(proc)
@@ -101,6 +103,8 @@ def test_too_few_threads_are_infeasible_and_enough_answer_across_a_ctrl_c(stack,
     code, said, card = capacity_resumed(tmp_path / "cap")
     assert code == 0, said
     assert card["answer"]["thread_limit"] in (40, 80)
+    asked = json.loads((tmp_path / "cap" / "run.json").read_text())["config"]["capacity"]
+    assert asked["attempts"] == 2  # RESUME asked what the interrupted search asked
     twenty = next(o for o in card["others"] if o["thread_limit"] == 20)
     assert twenty["why_not"].startswith("infeasible at any CPU in range")
     assert "P/S = 100/s" in twenty["why_not"]
