@@ -274,7 +274,7 @@ class OpenLoop(FastHttpUser):
         last = offered.planned_times(steps, t0)[-1].end
         while _open["in_flight"] and now() < last + offered.OPEN_TAIL:
             gevent.sleep(TAIL_POLL)
-        self.environment.runner.send_message(DONE_MESSAGE, {"index": index})
+        self.environment.runner.send_message(DONE_MESSAGE)
         gevent.sleep(offered.OPEN_TAIL * 10)  # the master ends the run
 
     def _send(self, key: int, intended: float, recorder: Recorder) -> None:
@@ -313,7 +313,7 @@ if os.environ.get(offered.STEPS_VARIABLE) and LOAD == "open":
                 self.workers = max(self.runner.worker_count, 1)
                 self.t0 = at + offered.OPEN_START_DELAY
                 self.runner.send_message("lab_t0", {"t0": self.t0, "workers": self.workers})
-            last = self.t0 + sum(s.seconds for s in self.steps)
+            last = self.times[-1].end
             over = at >= last + offered.OPEN_TAIL or (at >= last and len(_done) >= self.workers)
             return None if over else (self.workers, float(self.workers))
 
